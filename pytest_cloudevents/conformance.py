@@ -1,0 +1,384 @@
+"""The CloudEvents 1.0.2 rules as checks: raw attributes in, a list of `Violation`s out.
+
+Raw attributes are what a message carried before any SDK touched them: strings for a
+binary-mode message, JSON values for a structured one. Nothing here fills in a value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from enum import Enum
+from typing import Any, Final
+
+__all__ = [
+    "MUST_CODES",
+    "SHOULD_CODES",
+    "SPECVERSIONS",
+    "Level",
+    "Violation",
+    "check_attributes",
+    "check_size",
+    "parse_time",
+]
+
+
+class Level(str, Enum):
+    """How binding a broken rule is: MUST rejects in strict mode, SHOULD only warns."""
+
+    MUST = "MUST"
+    SHOULD = "SHOULD"
+
+
+#: Every code a MUST rule can produce. The codes are public API.
+MUST_CODES: Final[frozenset[str]] = frozenset(
+    {
+        "missing-id",
+        "missing-source",
+        "missing-type",
+        "missing-specversion",
+        "specversion-unknown",
+        "empty-attribute",
+        "attribute-type",
+        "integer-out-of-range",
+        "control-character",
+        "source-not-uri-reference",
+        "dataschema-not-absolute-uri",
+        "time-not-rfc3339",
+        "extension-name-invalid",
+        "datacontenttype-header-in-binary",
+        "invalid-percent-encoding",
+        "invalid-json",
+        "not-an-object",
+        "batch-not-an-array",
+        "batch-mixed-specversion",
+        "data-and-data-base64",
+        "invalid-base64",
+        "unsupported-format",
+        "body-too-large",
+    }
+)
+
+#: Every code a SHOULD rule can produce (a closed list).
+SHOULD_CODES: Final[frozenset[str]] = frozenset(
+    {"extension-name-too-long", "type-not-reverse-dns", "event-over-64kb"}
+)
+
+#: The specversions the receiver accepts.
+SPECVERSIONS: Final[frozenset[str]] = frozenset({"1.0", "0.3"})
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule of the CloudEvents specification.
+
+    `code` is one of `MUST_CODES` or `SHOULD_CODES`; `attribute` names the attribute
+    concerned (None for a message-level rule); `message` says what is wrong and what to
+    send instead; `level` is MUST or SHOULD.
+    """
+
+    code: str
+    attribute: str | None
+    message: str
+    level: Level = Level.MUST
+
+    def __post_init__(self) -> None:
+        if self.code not in MUST_CODES and self.code not in SHOULD_CODES:
+            raise ValueError(f"unknown violation code {self.code!r}")
+
+    def __str__(self) -> str:
+        where = f" [{self.attribute}]" if self.attribute else ""
+        return f"{self.code}{where}: {self.message}"
+
+
+def _must(code: str, attribute: str | None, message: str) -> Violation:
+    return Violation(code, attribute, message, Level.MUST)
+
+
+def _should(code: str, attribute: str | None, message: str) -> Violation:
+    return Violation(code, attribute, message, Level.SHOULD)
+
+
+REQUIRED: Final[tuple[str, ...]] = ("id", "source", "type", "specversion")
+_CONTEXT_V1: Final[frozenset[str]] = frozenset(
+    {*REQUIRED, "datacontenttype", "dataschema", "subject", "time"}
+)
+_CONTEXT_V03: Final[frozenset[str]] = frozenset(
+    {*REQUIRED, "datacontenttype", "datacontentencoding", "schemaurl", "subject", "time"}
+)
+_INT32_MIN: Final[int] = -(2**31)
+_INT32_MAX: Final[int] = 2**31 - 1
+_EXTENSION_NAME: Final[re.Pattern[str]] = re.compile(r"[a-z0-9]+")
+_MAX_EXTENSION_NAME: Final[int] = 20
+#: Over this size (in bytes) an event is one that intermediaries need not forward.
+MAX_EVENT_SIZE: Final[int] = 64 * 1024
+
+# String type: no C0/C1 control characters, no surrogates, no noncharacters.
+_FORBIDDEN_CHAR: Final[re.Pattern[str]] = re.compile(
+    "[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]"
+)
+
+_TIME: Final[re.Pattern[str]] = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|([+-])(\d{2}):(\d{2}))"
+)
+_SCHEME: Final[re.Pattern[str]] = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*")
+# RFC 3986 characters: unreserved, sub-delims, gen-delims; '%' only as a valid escape.
+_URI_CHARS: Final[re.Pattern[str]] = re.compile(
+    r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?#\[\]]|%[0-9A-Fa-f]{2})*"
+)
+# Reverse-DNS prefix: at least two dot-separated labels, e.g. "com.example".
+_REVERSE_DNS: Final[re.Pattern[str]] = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?:\..*)?")
+
+
+def parse_time(value: str) -> datetime | None:
+    """Parse an RFC 3339 timestamp strictly; None when `value` is not one.
+
+    A leap second (`:60`) is valid RFC 3339; it is returned as the last microsecond of
+    the minute because `datetime` cannot hold it.
+    """
+    m = _TIME.fullmatch(value)
+    if m is None:
+        return None
+    year, month, day, hour, minute, second = (int(m.group(i)) for i in range(1, 7))
+    fraction = m.group(7)
+    micro = int((fraction[1:] + "000000")[:6]) if fraction else 0
+    if m.group(8) in ("Z", "z"):
+        tz = timezone.utc
+    else:
+        off_h, off_m = int(m.group(10)), int(m.group(11))
+        if off_h > 23 or off_m > 59:
+            return None
+        sign = -1 if m.group(9) == "-" else 1
+        tz = timezone(sign * timedelta(hours=off_h, minutes=off_m))
+    leap = second == 60
+    try:
+        return datetime(
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            59 if leap else second,
+            999999 if leap else micro,
+            tzinfo=tz,
+        )
+    except ValueError:
+        return None
+
+
+def is_uri_reference(value: str) -> bool:
+    """True when `value` is an RFC 3986 URI-reference (absolute or relative)."""
+    if _URI_CHARS.fullmatch(value) is None or value.count("#") > 1:
+        return False
+    head = re.split(r"[/?#]", value, maxsplit=1)[0]
+    if ":" in head:  # a scheme, or a relative reference whose first segment has a colon
+        scheme = head.split(":", 1)[0]
+        if _SCHEME.fullmatch(scheme) is None:
+            return False
+    rest = value.split("#", 1)[0].split("?", 1)[0]
+    # '[' and ']' are only allowed around an IP literal in the authority.
+    after_authority = rest
+    if "//" in rest:
+        after_authority = rest.split("//", 1)[1].partition("/")[2]
+    return "[" not in after_authority and "]" not in after_authority
+
+
+def is_absolute_uri(value: str) -> bool:
+    """True when `value` is an absolute URI: a scheme, then a valid URI-reference."""
+    scheme, sep, _ = value.partition(":")
+    return bool(sep) and _SCHEME.fullmatch(scheme) is not None and is_uri_reference(value)
+
+
+def _check_string(name: str, value: str) -> list[Violation]:
+    m = _FORBIDDEN_CHAR.search(value)
+    if m is None:
+        return []
+    return [
+        _must(
+            "control-character",
+            name,
+            f"'{name}' contains the character U+{ord(m.group()):04X} at position {m.start()},"
+            " which the CloudEvents String type forbids (control characters, surrogates,"
+            " noncharacters); percent-encoding it does not make it allowed",
+        )
+    ]
+
+
+def _check_context_string(name: str, value: Any, *, required: bool) -> list[Violation]:
+    """Type, emptiness and character checks for a context attribute of type String."""
+    if not isinstance(value, str):
+        return [
+            _must(
+                "attribute-type",
+                name,
+                f"'{name}' must be a JSON string, got {type(value).__name__} {value!r}",
+            )
+        ]
+    if value == "":
+        which = "a required" if required else "an optional"
+        return [
+            _must(
+                "empty-attribute",
+                name,
+                f"'{name}' is {which} attribute and must not be empty; "
+                + ("send a non-empty value" if required else "omit it or send a value"),
+            )
+        ]
+    return _check_string(name, value)
+
+
+def _check_extension(name: str, value: Any) -> list[Violation]:
+    out: list[Violation] = []
+    if name == "data" or _EXTENSION_NAME.fullmatch(name) is None:
+        reason = (
+            "'data' is reserved for the event payload"
+            if name == "data"
+            else "extension names may contain only lower-case ASCII letters and digits"
+        )
+        out.append(
+            _must("extension-name-invalid", name, f"invalid attribute name {name!r}: {reason}")
+        )
+    elif len(name) > _MAX_EXTENSION_NAME:
+        out.append(
+            _should(
+                "extension-name-too-long",
+                name,
+                f"attribute name {name!r} has {len(name)} characters; names should be"
+                f" at most {_MAX_EXTENSION_NAME}",
+            )
+        )
+    if isinstance(value, bool):
+        return out
+    if isinstance(value, int):
+        if not _INT32_MIN <= value <= _INT32_MAX:
+            out.append(
+                _must(
+                    "integer-out-of-range",
+                    name,
+                    f"'{name}' is {value}, outside the Integer range"
+                    f" {_INT32_MIN}..{_INT32_MAX} (signed 32-bit)",
+                )
+            )
+        return out
+    if isinstance(value, str):
+        return out + _check_string(name, value)
+    out.append(
+        _must(
+            "attribute-type",
+            name,
+            f"'{name}' is a {_json_type(value)}; attribute values must be strings, booleans"
+            " or integers (send a float as a string, and a structure as data)",
+        )
+    )
+    return out
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, dict):
+        return "JSON object"
+    if isinstance(value, list):
+        return "JSON array"
+    return type(value).__name__
+
+
+def check_attributes(attributes: Mapping[str, Any]) -> list[Violation]:
+    """Check one event's raw context attributes against the core specification.
+
+    `attributes` must not contain `data` or `data_base64` members (the wire layer takes
+    them out); a `None` value means the attribute is unset, as JSON `null` does.
+    Returns MUST and SHOULD violations in attribute order.
+    """
+    attrs = {k: v for k, v in attributes.items() if v is not None}
+    out: list[Violation] = []
+
+    specversion = attrs.get("specversion")
+    for name in REQUIRED:
+        if name not in attrs:
+            out.append(
+                _must(f"missing-{name}", name, f"the required attribute '{name}' is missing")
+            )
+            continue
+        out += _check_context_string(name, attrs[name], required=True)
+    if isinstance(specversion, str) and specversion and specversion not in SPECVERSIONS:
+        out.append(
+            _must(
+                "specversion-unknown",
+                "specversion",
+                f"specversion {specversion!r} is not one this receiver knows;"
+                " send '1.0' (or '0.3')",
+            )
+        )
+    known = _CONTEXT_V03 if specversion == "0.3" else _CONTEXT_V1
+
+    source = attrs.get("source")
+    if isinstance(source, str) and source and not is_uri_reference(source):
+        out.append(
+            _must(
+                "source-not-uri-reference",
+                "source",
+                f"source {source!r} is not an RFC 3986 URI-reference (percent-encode spaces,"
+                " quotes and non-ASCII characters, e.g. '/orders/a%20b')",
+            )
+        )
+    type_ = attrs.get("type")
+    if isinstance(type_, str) and type_ and _REVERSE_DNS.fullmatch(type_) is None:
+        out.append(
+            _should(
+                "type-not-reverse-dns",
+                "type",
+                f"type {type_!r} should be prefixed with a reverse-DNS name,"
+                " e.g. 'com.example.order.created'",
+            )
+        )
+
+    for name in ("datacontenttype", "subject", "dataschema", "schemaurl", "time"):
+        if name in attrs and name in known:
+            out += _check_context_string(name, attrs[name], required=False)
+    for name in ("dataschema", "schemaurl"):
+        value = attrs.get(name)
+        if name in known and isinstance(value, str) and value and not is_absolute_uri(value):
+            out.append(
+                _must(
+                    "dataschema-not-absolute-uri",
+                    name,
+                    f"{name} {value!r} must be an absolute URI with a scheme,"
+                    " e.g. 'https://example.com/schemas/order.json'",
+                )
+            )
+    time = attrs.get("time")
+    if isinstance(time, str) and time and parse_time(time) is None:
+        out.append(
+            _must(
+                "time-not-rfc3339",
+                "time",
+                f"time {time!r} is not an RFC 3339 timestamp; send e.g."
+                " '2018-04-05T17:31:00Z' or '2018-04-05T19:31:00.123+02:00'",
+            )
+        )
+    if "datacontentencoding" in attrs and "datacontentencoding" in known:
+        out += _check_context_string(
+            "datacontentencoding", attrs["datacontentencoding"], required=False
+        )
+
+    for name, value in attrs.items():
+        if name not in known:
+            out += _check_extension(name, value)
+    return out
+
+
+def check_size(size: int) -> list[Violation]:
+    """The SHOULD rule on event size: over 64 KiB an intermediary need not forward it."""
+    if size <= MAX_EVENT_SIZE:
+        return []
+    return [
+        _should(
+            "event-over-64kb",
+            None,
+            f"the event is {size} bytes; intermediaries are only required to forward"
+            f" events of up to {MAX_EVENT_SIZE} bytes",
+        )
+    ]
