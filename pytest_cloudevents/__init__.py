@@ -1,7 +1,15 @@
-"""pytest-cloudevents: test services that send or receive CloudEvents over HTTP."""
+"""pytest-cloudevents: test services that send or receive CloudEvents over HTTP.
+
+Everything public is re-exported here; see the README for a tour.
+"""
 
 from __future__ import annotations
 
+from . import faults
 from .conformance import Violation
+from .matching import match
+from .receiver import Receiver
+from .recording import Delivery
+from .sink import Attempts
 
-__all__ = ["Violation"]
+__all__ = ["Attempts", "Delivery", "Receiver", "Violation", "faults", "match"]

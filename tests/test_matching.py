@@ -1,0 +1,81 @@
+"""match(...): regexes, predicates, ==, dirty-equals, approx, and explanations."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+import pytest
+from cloudevents.core.v1.event import CloudEvent
+from dirty_equals import IsPartialDict, IsStr
+
+from pytest_cloudevents import match
+from pytest_cloudevents.matching import closest, combine
+
+
+def event(**attrs: object) -> CloudEvent:
+    data = attrs.pop("data", None)
+    base = {"id": "1", "source": "/s", "type": "com.example.order.created", "specversion": "1.0"}
+    return CloudEvent({**base, **attrs}, data)  # type: ignore[arg-type]
+
+
+def test_equality_regex_and_predicate() -> None:
+    e = event(subject="order-42", data={"total": 9.99, "items": 3})
+    assert match(type="com.example.order.created").matches(e)
+    assert match(subject=re.compile(r"order-\d+")).matches(e)
+    assert not match(subject=re.compile(r"order-\d")).matches(e)  # fullmatch, not search
+    assert match(data=lambda d: d["items"] > 2).matches(e)
+    assert match(data=dict).matches(e)
+    assert not match(data=list).matches(e)
+
+
+def test_dirty_equals_and_approx_work_unchanged() -> None:
+    e = event(data={"total": 9.990000001, "id": "x"})
+    assert match(data=IsPartialDict(id="x")).matches(e)
+    assert match(id=IsStr(regex=r"\d")).matches(e)
+    assert match(data={"total": pytest.approx(9.99), "id": "x"}).matches(e)
+
+
+def test_missing_attribute_never_matches() -> None:
+    assert not match(subject=None).matches(event())
+    assert match(subject="x").explain(event()) == ["subject: expected 'x', it is missing"]
+
+
+def test_binary_string_extensions_compare_through_canonical_form() -> None:
+    e = event(flag="true", count="42")
+    assert match(flag=True, count=42).matches(e)
+    assert not match(flag=False).matches(e)
+
+
+def test_time_compares_with_rfc3339_string() -> None:
+    e = event(time=datetime(2018, 4, 5, 17, 31, tzinfo=timezone.utc))
+    assert match(time="2018-04-05T17:31:00Z").matches(e)
+    assert match(time=re.compile(r"2018-04-05T.*")).matches(e)
+
+
+def test_match_compares_equal_to_a_matching_event() -> None:
+    e = event()
+    assert e == match(type="com.example.order.created")
+    assert match(type="com.example.order.created") == e
+    assert e != match(type="other")
+
+
+def test_explain_lists_every_difference() -> None:
+    e = event(subject="a", data={"x": 1})
+    lines = match(type="t", subject=re.compile("b"), data={"x": 1}).explain(e)
+    assert lines == [
+        "type: expected 't', got 'com.example.order.created'",
+        "subject: expected matching /b/, got 'a'",
+    ]
+
+
+def test_combine_and_closest() -> None:
+    m = combine(match(type="com.example.order.created"), {"subject": "b"})
+    assert repr(m) == "match(type='com.example.order.created', subject='b')"
+    events = [event(subject="a", type="x"), event(subject="a")]
+    best = closest(m, events)
+    assert best is not None and best[0] is events[1]
+    assert best[1] == ["subject: expected 'b', got 'a'"]
+    assert combine(lambda e: e.get_id() == "1", {}).matches(event())
+    with pytest.raises(TypeError, match="pass criteria as keywords"):
+        combine("com.example", {})  # type: ignore[arg-type]
