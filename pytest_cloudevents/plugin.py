@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from .factories import EventFactory
 from .matching import Matcher
 from .receiver import Receiver
 from .sink import Sink, SinkOptions
@@ -191,6 +192,13 @@ def make_ce_receiver(request: pytest.FixtureRequest) -> Iterator[Callable[..., R
     yield make
     for receiver in made:
         receiver.stop()
+
+
+@pytest.fixture
+def ce_events(request: pytest.FixtureRequest) -> EventFactory:
+    """An EventFactory seeded for this test (see `--ce-seed`); the seed is printed in
+    the `cloudevents` section of a failing test's report."""
+    return EventFactory(_state(request.node).seed)
 
 
 @pytest.hookimpl(wrapper=True)
