@@ -5,22 +5,35 @@ Everything public is re-exported here; see the README for a tour.
 
 from __future__ import annotations
 
-from . import faults
-from .conformance import Violation
-from .factories import EventFactory, InvalidCase, invalid_messages
-from .matching import match
-from .receiver import Receiver
-from .recording import Delivery
-from .sink import Attempts
+import pytest
+
+pytest.register_assert_rewrite("pytest_cloudevents.assertions")
+
+from . import faults, retry  # noqa: E402
+from .assertions import assert_ack, assert_nack, assert_undelivered  # noqa: E402
+from .client import Client, Outcome, Result  # noqa: E402
+from .conformance import Violation  # noqa: E402
+from .factories import EventFactory, InvalidCase, invalid_messages  # noqa: E402
+from .matching import match  # noqa: E402
+from .receiver import Receiver  # noqa: E402
+from .recording import Delivery  # noqa: E402
+from .sink import Attempts  # noqa: E402
 
 __all__ = [
     "Attempts",
+    "Client",
     "Delivery",
     "EventFactory",
     "InvalidCase",
+    "Outcome",
     "Receiver",
+    "Result",
     "Violation",
+    "assert_ack",
+    "assert_nack",
+    "assert_undelivered",
     "faults",
     "invalid_messages",
     "match",
+    "retry",
 ]

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from .client import Client
 from .factories import EventFactory
 from .matching import Matcher
 from .receiver import Receiver
@@ -192,6 +193,13 @@ def make_ce_receiver(request: pytest.FixtureRequest) -> Iterator[Callable[..., R
     yield make
     for receiver in made:
         receiver.stop()
+
+
+@pytest.fixture
+def ce_client() -> Iterator[Client]:
+    """A `Client` with no default target (pass `to=`), closed after the test."""
+    with Client() as client:
+        yield client
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from werkzeug.wsgi import get_input_stream
 
 from .conformance import Violation
 from .faults import Delay, Disconnect, Fault, Flaky, Reply, Status, Throttle
-from .recording import Delivery, Outcome
+from .recording import Delivery, DeliveryOutcome
 from .sink import Sink, SinkOptions
 from .wire import decode, encode
 
@@ -50,7 +50,7 @@ class Channel:
 
 @dataclass
 class _Answer:
-    outcome: Outcome
+    outcome: DeliveryOutcome
     status: int | None
     headers: list[tuple[str, str]]
     body: bytes = b""
@@ -162,7 +162,7 @@ class DeliveryApp:
             return _Answer("faulted", None, [], b"", name)
         if isinstance(fault, Reply):
             reply_headers, body = encode(fault.event, fault.mode)
-            outcome: Outcome = "accepted" if 200 <= fault.status <= 299 else "faulted"
+            outcome: DeliveryOutcome = "accepted" if 200 <= fault.status <= 299 else "faulted"
             return _Answer(outcome, fault.status, list(reply_headers.items()), body, name)
         raise TypeError(f"cannot apply {fault!r}")  # pragma: no cover - Flaky is unwrapped
 

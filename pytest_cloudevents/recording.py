@@ -15,9 +15,9 @@ from werkzeug.datastructures import Headers
 from .conformance import Violation
 from .wire import AnyCloudEvent, Mode
 
-__all__ = ["Delivery", "DeliveryLog", "Outcome"]
+__all__ = ["Delivery", "DeliveryLog", "DeliveryOutcome"]
 
-Outcome = Literal["accepted", "rejected", "faulted", "error"]
+DeliveryOutcome = Literal["accepted", "rejected", "faulted", "error"]
 T = TypeVar("T")
 
 
@@ -42,7 +42,7 @@ class Delivery:
     remote_addr: str | None
     mode: Mode | None = None
     events: list[AnyCloudEvent] = field(default_factory=list)
-    outcome: Outcome = "accepted"
+    outcome: DeliveryOutcome = "accepted"
     status: int | None = None
     violations: list[Violation] = field(default_factory=list)
     warnings: list[Violation] = field(default_factory=list)

@@ -1,0 +1,392 @@
+"""`Client` sends CloudEvents over real HTTP and returns a `Result`: ACK, NACK or
+UNDELIVERED, with the reply event when the response carries one."""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from types import TracebackType
+from typing import Any, Final
+
+import requests
+from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
+from urllib3.util import Retry
+
+from .conformance import Level, Violation, check_attributes, parse_time
+from .retry import from_int
+from .wire import (
+    AnyCloudEvent,
+    decode,
+    encode,
+    encode_batch,
+    event_attributes,
+    mode_of,
+)
+
+__all__ = ["Client", "Outcome", "Result", "ValidationError"]
+
+
+class Outcome(str, Enum):
+    """What became of a send: ACK (2xx), NACK (any other status), UNDELIVERED (none)."""
+
+    ACK = "ACK"
+    NACK = "NACK"
+    UNDELIVERED = "UNDELIVERED"
+
+
+class ValidationError(ValueError):
+    """The client's own check refused an event; nothing was sent."""
+
+    def __init__(self, violations: list[Violation]) -> None:
+        self.violations = violations
+        super().__init__("; ".join(str(v) for v in violations))
+
+
+@dataclass
+class Result:
+    """The result of one send, retries included.
+
+    `attempts` counts the HTTP requests actually sent (0 when validation stopped the
+    send). `reply` is the CloudEvent the response carried, if any and valid;
+    `reply_violations` lists what was wrong with it otherwise.
+    """
+
+    outcome: Outcome
+    url: str
+    status_code: int | None = None
+    headers: CaseInsensitiveDict[str] = field(default_factory=CaseInsensitiveDict)
+    body: bytes = b""
+    reply: AnyCloudEvent | None = None
+    reply_violations: list[Violation] = field(default_factory=list)
+    error: BaseException | None = None
+    elapsed: float = 0.0
+    attempts: int = 0
+
+    @property
+    def is_ack(self) -> bool:
+        """True for a 2xx response."""
+        return self.outcome is Outcome.ACK
+
+    @property
+    def is_nack(self) -> bool:
+        """True for a response with any other status."""
+        return self.outcome is Outcome.NACK
+
+    @property
+    def is_undelivered(self) -> bool:
+        """True when no response came back (or nothing was sent)."""
+        return self.outcome is Outcome.UNDELIVERED
+
+    def describe(self) -> str:
+        """Outcome, status, URL, attempts, error and the start of the body, one a line."""
+        lines = [
+            f"outcome: {self.outcome.value}",
+            f"status: {self.status_code if self.status_code is not None else '(no response)'}",
+            f"url: {self.url}",
+            f"attempts: {self.attempts}",
+        ]
+        if self.error is not None:
+            lines.append(f"error: {type(self.error).__name__}: {self.error}")
+        if self.body:
+            head = self.body[:200].decode("utf-8", errors="replace")
+            more = " ..." if len(self.body) > 200 else ""
+            lines.append(f"body: {head!r}{more}")
+        if self.reply_violations:
+            lines.append("reply violations: " + "; ".join(str(v) for v in self.reply_violations))
+        return "\n".join(lines)
+
+
+_retries = threading.local()
+_COUNTING: dict[type[Retry], type[Retry]] = {}
+_COUNTING_LOCK = threading.Lock()
+
+
+def _counting(retry: Retry) -> Retry:
+    """A copy of `retry` that counts, per thread, the retries it allows, and that returns
+    the last response instead of raising on the final status."""
+    base = type(retry)
+    with _COUNTING_LOCK:
+        cls = _COUNTING.get(base)
+        if cls is None:
+
+            def increment(self: Retry, *args: Any, **kwargs: Any) -> Retry:
+                new = base.increment(self, *args, **kwargs)  # raises when exhausted
+                _retries.count = getattr(_retries, "count", 0) + 1
+                return new
+
+            cls = type(f"Counting{base.__name__}", (base,), {"increment": increment})
+            _COUNTING[base] = cls
+    counted = copy.copy(retry)
+    counted.__class__ = cls
+    counted.raise_on_status = False
+    return counted
+
+
+class _CountingAdapter(HTTPAdapter):
+    """An adapter whose retries are counted, so that `Result.attempts` is exact."""
+
+    def send(
+        self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
+    ) -> requests.Response:
+        _retries.count = 0
+        return super().send(request, *args, **kwargs)
+
+
+def _retry_of(retry: Retry | int | None) -> Retry:
+    if retry is None:
+        return Retry(0, read=False, raise_on_status=False)
+    if isinstance(retry, bool):
+        raise TypeError("retry takes a urllib3 Retry, a number of retries, or None; not a bool")
+    if isinstance(retry, int):
+        return from_int(retry)
+    if isinstance(retry, Retry):
+        return retry
+    raise TypeError(
+        f"retry takes a urllib3 Retry, a number of retries, or None, not {retry!r};"
+        " see pytest_cloudevents.retry.knative()"
+    )
+
+
+def as_core_event(event: Any) -> AnyCloudEvent:
+    """The SDK core event for `event`; a legacy `cloudevents.v1.http.CloudEvent` is
+    converted (its attributes are checked like any other)."""
+    if hasattr(event, "get_attributes") and hasattr(event, "get_data"):
+        module = type(event).__module__
+        if module.startswith("cloudevents.core"):
+            return event  # type: ignore[no-any-return]
+        if module.startswith("cloudevents.v1"):
+            attributes = dict(event.get_attributes())
+            time_value = attributes.get("time")
+            if isinstance(time_value, str) and parse_time(time_value) is None:
+                attributes.pop("time")
+            return _unchecked(attributes, event.get_data())
+    raise TypeError(
+        "send takes a CloudEvent from cloudevents.core.v1.event (or the legacy"
+        f" cloudevents.v1.http.CloudEvent), not {type(event).__name__}"
+    )
+
+
+class _Unchecked:
+    """A legacy event's attributes and data, as they are: checked by the client like any
+    event, and encoded by the same functions (they only read attributes and data)."""
+
+    def __init__(self, attributes: dict[str, Any], data: Any) -> None:
+        self.attributes, self.data = attributes, data
+
+    def get_attributes(self) -> dict[str, Any]:
+        return self.attributes
+
+    def get_data(self) -> Any:
+        return self.data
+
+
+def _unchecked(attributes: dict[str, Any], data: Any) -> AnyCloudEvent:
+    return _Unchecked(attributes, data)  # type: ignore[return-value]
+
+
+_MODES: Final[tuple[str, ...]] = ("binary", "structured")
+
+
+class Client:
+    """A real CloudEvents sender over `requests`, for testing consumers.
+
+    `target` is the default URL (or give `to=` per send); `mode` is "binary" or
+    "structured"; `timeout` is the connect and read timeout in seconds; `retry` a urllib3
+    `Retry`, a number of retries (Knative's status set) or None; `headers` are sent with
+    every message; `session` a `requests.Session` to use instead of the client's own;
+    `validate=False` sends events that break the spec (otherwise they are UNDELIVERED
+    and nothing is sent). Redirects are never followed.
+    """
+
+    def __init__(
+        self,
+        target: str | None = None,
+        *,
+        mode: str = "binary",
+        timeout: float = 5.0,
+        retry: Retry | int | None = None,
+        headers: Mapping[str, str] | None = None,
+        session: requests.Session | None = None,
+        validate: bool = True,
+    ) -> None:
+        self._check_mode(mode)
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise ValueError(f"timeout must be seconds > 0, not {timeout!r}")
+        self.target = target
+        self.mode = mode
+        self.timeout = float(timeout)
+        self.headers = dict(headers or {})
+        self.validate = validate
+        self._own_session = session is None
+        self.session = session or requests.Session()
+        if self._own_session or retry is not None:
+            adapter = _CountingAdapter(max_retries=_counting(_retry_of(retry)))
+            self.session.mount("http://", adapter)
+            self.session.mount("https://", adapter)
+
+    # -- sending -------------------------------------------------------------------------
+
+    def send(
+        self,
+        event: AnyCloudEvent,
+        *,
+        to: str | None = None,
+        mode: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Result:
+        """Send one event; returns ACK, NACK or UNDELIVERED with the reply, if any."""
+        chosen = mode or self.mode
+        self._check_mode(chosen)
+        url = self._url(to)
+        core = as_core_event(event)
+        refused = self._refuse([core], url)
+        if refused is not None:
+            return refused
+        message_headers, body = encode(core, chosen)
+        return self._post(url, {**message_headers, **(headers or {})}, body, "POST")
+
+    def request(
+        self,
+        event: AnyCloudEvent,
+        *,
+        to: str | None = None,
+        mode: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> tuple[AnyCloudEvent | None, Result]:
+        """Send one event and return `(reply, result)`; reply is None without one."""
+        result = self.send(event, to=to, mode=mode, headers=headers)
+        return result.reply, result
+
+    def send_batch(self, events: Iterable[AnyCloudEvent], *, to: str | None = None) -> Result:
+        """Send events in one `application/cloudevents-batch+json` message."""
+        url = self._url(to)
+        core = [as_core_event(e) for e in events]
+        refused = self._refuse(core, url)
+        if refused is not None:
+            return refused
+        message_headers, body = encode_batch(core)
+        return self._post(url, message_headers, body, "POST")
+
+    def send_raw(
+        self,
+        headers: Mapping[str, str],
+        body: bytes | str,
+        *,
+        to: str | None = None,
+        method: str = "POST",
+    ) -> Result:
+        """Send a message exactly as given (for malformed-message tests); no checks."""
+        data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+        return self._post(self._url(to), dict(headers), data, method)
+
+    def close(self) -> None:
+        """Close the client's own session (a session given to it is left open)."""
+        if self._own_session:
+            self.session.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_mode(mode: str) -> None:
+        if mode not in _MODES:
+            raise ValueError(
+                f"mode must be 'binary' or 'structured', not {mode!r} (batches: send_batch)"
+            )
+
+    def _url(self, to: str | None) -> str:
+        url = to or self.target
+        if not url:
+            raise ValueError("no target URL: pass to=... or create Client(target=...)")
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"the target must be an http:// or https:// URL, not {url!r}")
+        return url
+
+    def _refuse(self, events: list[AnyCloudEvent], url: str) -> Result | None:
+        if not self.validate:
+            return None
+        problems = [
+            v
+            for e in events
+            for v in check_attributes(event_attributes(e))
+            if v.level is Level.MUST
+        ]
+        if not problems:
+            return None
+        return Result(Outcome.UNDELIVERED, url, error=ValidationError(problems), attempts=0)
+
+    def _post(self, url: str, headers: dict[str, str], body: bytes, method: str) -> Result:
+        started = time.monotonic()
+        try:
+            response = self.session.request(
+                method,
+                url,
+                headers={**self.headers, **headers},
+                data=body,
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
+        except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema) as exc:
+            raise ValueError(f"cannot send to {url!r}: {exc}") from exc
+        except requests.RequestException as exc:
+            return Result(
+                Outcome.UNDELIVERED,
+                url,
+                error=exc,
+                elapsed=time.monotonic() - started,
+                attempts=self._attempts(None),
+            )
+        result = Result(
+            Outcome.ACK if 200 <= response.status_code <= 299 else Outcome.NACK,
+            url,
+            status_code=response.status_code,
+            headers=response.headers,
+            body=response.content,
+            elapsed=time.monotonic() - started,
+            attempts=self._attempts(response),
+        )
+        _read_reply(result)
+        return result
+
+    def _attempts(self, response: requests.Response | None) -> int:
+        adapter = self.session.get_adapter("http://")
+        if isinstance(adapter, _CountingAdapter):
+            return 1 + int(getattr(_retries, "count", 0))
+        retries = getattr(getattr(response, "raw", None), "retries", None)
+        history = getattr(retries, "history", None)
+        return 1 + len(history) if history else 1
+
+    def __repr__(self) -> str:
+        return f"<Client target={self.target!r} mode={self.mode}>"
+
+
+def _carries_event(headers: Mapping[str, str]) -> bool:
+    lowered = {k.lower(): v for k, v in headers.items()}
+    if mode_of(lowered.get("content-type")) != "binary":
+        return True
+    return "ce-specversion" in lowered
+
+
+def _read_reply(result: Result) -> None:
+    if not _carries_event(result.headers):
+        return
+    decoded = decode(dict(result.headers), result.body)
+    if decoded.violations:
+        result.reply_violations = decoded.violations
+    elif len(decoded.events) == 1:
+        result.reply = decoded.events[0]

@@ -1,0 +1,115 @@
+"""urllib3 `Retry` presets shaped like the retry policies of Knative and sdk-go.
+
+Both presets retry POST, honour `Retry-After` on 413, 429 and 503, and never raise on
+the final status (the client reports it as NACK). The first backoff belongs to the first
+retry, that is, to the second attempt: with `delay=d`, an exponential policy waits
+`d*2`, `d*4`, `d*8`, ... before retries 1, 2, 3; a linear one waits `d`, `2d`, `3d` (Knative)
+or `d`, `d`, `d` (sdk-go's "linear", a constant period).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final, Literal
+
+from urllib3.util import Retry
+
+__all__ = ["KNATIVE_STATUSES", "SDK_GO_STATUSES", "ShapedRetry", "from_int", "knative", "sdk_go"]
+
+#: Knative Eventing retries 404, 408, 409, 429 and every 5xx.
+KNATIVE_STATUSES: Final[frozenset[int]] = frozenset({404, 408, 409, 429, *range(500, 600)})
+#: sdk-go's HTTP protocol retries these statuses.
+SDK_GO_STATUSES: Final[frozenset[int]] = frozenset({404, 413, 425, 429, 502, 503, 504})
+
+Shape = Literal["exponential", "linear", "constant"]
+
+
+class ShapedRetry(Retry):
+    """A urllib3 `Retry` whose backoff before retry n (n = 1, 2, ...) is `delay * 2**n`
+    (exponential), `delay * n` (linear) or `delay` (constant), capped at `backoff_max`."""
+
+    def __init__(
+        self, *args: Any, shape: Shape = "exponential", delay: float = 0.0, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.shape: Shape = shape
+        self.delay = delay
+
+    def new(self, **kw: Any) -> ShapedRetry:
+        retry = super().new(**kw)
+        assert isinstance(retry, ShapedRetry)
+        retry.shape, retry.delay = self.shape, self.delay
+        return retry
+
+    def get_backoff_time(self) -> float:
+        n = len(self.history)  # failed attempts so far: the next retry is number n
+        if n < 1:
+            return 0.0
+        if self.shape == "exponential":
+            value = self.delay * 2**n
+        elif self.shape == "linear":
+            value = self.delay * n
+        else:
+            value = self.delay
+        return float(min(self.backoff_max, value))
+
+
+def _build(
+    retries: int, statuses: frozenset[int], shape: Shape, delay: float, backoff_max: float
+) -> ShapedRetry:
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ValueError(f"retries must be a whole number >= 0, not {retries!r}")
+    if isinstance(delay, bool) or not isinstance(delay, (int, float)) or delay < 0:
+        raise ValueError(f"delay must be seconds >= 0, not {delay!r}")
+    return ShapedRetry(
+        total=retries,
+        connect=retries,
+        read=retries,
+        status=retries,
+        other=retries,
+        allowed_methods=None,  # every method, POST included
+        status_forcelist=sorted(statuses),
+        raise_on_status=False,
+        respect_retry_after_header=True,
+        backoff_max=backoff_max,
+        shape=shape,
+        delay=float(delay),
+    )
+
+
+def knative(
+    retries: int = 3,
+    *,
+    delay: float = 0.2,
+    policy: Literal["exponential", "linear"] = "exponential",
+    backoff_max: float = 120.0,
+) -> ShapedRetry:
+    """Knative's delivery spec: `retry` retries, `backoffPolicy` and `backoffDelay`
+    (seconds here), on 404, 408, 409, 429 and 5xx."""
+    if policy not in ("exponential", "linear"):
+        raise ValueError(f"policy must be 'exponential' or 'linear', not {policy!r}")
+    return _build(retries, KNATIVE_STATUSES, policy, delay, backoff_max)
+
+
+def sdk_go(
+    retries: int = 3,
+    *,
+    period: float = 0.2,
+    strategy: Literal["exponential", "linear"] = "exponential",
+    backoff_max: float = 120.0,
+) -> ShapedRetry:
+    """sdk-go's `RetryParams`: `MaxTries` retries with a `Period`, on 404, 413, 425, 429,
+    502, 503 and 504. Its "linear" strategy waits the same period before every retry."""
+    if strategy not in ("exponential", "linear"):
+        raise ValueError(f"strategy must be 'exponential' or 'linear', not {strategy!r}")
+    return _build(
+        retries,
+        SDK_GO_STATUSES,
+        "exponential" if strategy == "exponential" else "constant",
+        period,
+        backoff_max,
+    )
+
+
+def from_int(retries: int) -> ShapedRetry:
+    """What `Client(retry=N)` means: N retries with the Knative status set and backoff."""
+    return knative(retries)
