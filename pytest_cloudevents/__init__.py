@@ -15,16 +15,19 @@ from .client import Client, Outcome, Result  # noqa: E402
 from .conformance import Violation  # noqa: E402
 from .factories import EventFactory, InvalidCase, invalid_messages  # noqa: E402
 from .matching import match  # noqa: E402
+from .mock import CeMock, MockSink  # noqa: E402
 from .receiver import Receiver  # noqa: E402
 from .recording import Delivery  # noqa: E402
 from .sink import Attempts  # noqa: E402
 
 __all__ = [
     "Attempts",
+    "CeMock",
     "Client",
     "Delivery",
     "EventFactory",
     "InvalidCase",
+    "MockSink",
     "Outcome",
     "Receiver",
     "Result",

@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+import responses
 
 from .client import Client
 from .factories import EventFactory
 from .matching import Matcher
+from .mock import CeMock, MockSink
 from .receiver import Receiver
 from .sink import Sink, SinkOptions
 
@@ -193,6 +195,32 @@ def make_ce_receiver(request: pytest.FixtureRequest) -> Iterator[Callable[..., R
     yield make
     for receiver in made:
         receiver.stop()
+
+
+@pytest.fixture
+def ce_mock(request: pytest.FixtureRequest) -> Iterator[CeMock]:
+    """Mock mode: `ce_mock.sink(url, **options)` catches `requests` calls to a URL prefix
+    with the receiver's own application, without opening a socket."""
+    state = _state(request.node)
+    defaults = {**sink_defaults(request.config, request.node), "seed": state.seed}
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        ce_mock = _TrackingMock(mock, defaults, state)
+        yield ce_mock
+
+
+class _TrackingMock(CeMock):
+    """A CeMock whose sinks join the test's after-test check and report."""
+
+    def __init__(
+        self, mock: responses.RequestsMock, defaults: dict[str, Any], state: _TestState
+    ) -> None:
+        super().__init__(mock, defaults)
+        self._state = state
+
+    def sink(self, url: str, **options: Any) -> MockSink:
+        made = super().sink(url, **options)
+        self._state.sinks.append(made)
+        return made
 
 
 @pytest.fixture
