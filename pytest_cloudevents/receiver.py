@@ -359,7 +359,7 @@ class Receiver(Sink):
         self.advertise_host = advertise_host
         self._thread = threading.Thread(
             target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
+            kwargs={"poll_interval": 0.02},
             name=f"ce-receiver-{self.port}",
             daemon=True,
         )

@@ -69,6 +69,9 @@ class RawEvent:
     attributes: dict[str, Any]
     data: Any = None
     size: int = 0
+    #: Attributes present in the message whose value could not be decoded (already
+    #: reported as such, so not reported again as missing).
+    undecodable: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -193,7 +196,11 @@ def _finish(decoded: Decoded, problems: list[Violation], *, strict: bool) -> Non
     decoded.warnings += [p for p in problems if p.level is Level.SHOULD]
     many = decoded.mode == "batch"
     for index, raw in enumerate(decoded.raw):
-        found = [_at(v, index) if many else v for v in check_attributes(raw.attributes)]
+        found = [
+            _at(v, index) if many else v
+            for v in check_attributes(raw.attributes)
+            if v.attribute not in raw.undecodable
+        ]
         found += check_size(raw.size)
         musts += [v for v in found if v.level is Level.MUST]
         decoded.warnings += [v for v in found if v.level is Level.SHOULD]
@@ -245,6 +252,7 @@ def _decode_binary(
 ) -> tuple[list[RawEvent], list[Violation]]:
     problems: list[Violation] = []
     attributes: dict[str, Any] = {}
+    undecodable: set[str] = set()
     size = len(body)
     for name, value in headers.items():
         if not name.startswith(CE_PREFIX):
@@ -264,6 +272,7 @@ def _decode_binary(
         text, error = unescape_header_value(value)
         if error is not None:
             problems.append(Violation("invalid-percent-encoding", attr, f"header {name}: {error}"))
+            undecodable.add(attr)
             continue
         attributes[attr] = text
     if content_type and content_type.strip():
@@ -271,7 +280,7 @@ def _decode_binary(
     data, problem = _body_data(body, content_type)
     if problem is not None:
         problems.append(problem)
-    return [RawEvent(attributes, data, size)], problems
+    return [RawEvent(attributes, data, size, frozenset(undecodable))], problems
 
 
 def unescape_header_value(value: str) -> tuple[str, str | None]:

@@ -492,3 +492,8 @@ def test_odd_messages_give_violations_not_exceptions(headers: dict[str, str], bo
 def test_decode_rejects_wrong_argument_types_with_a_hint() -> None:
     with pytest.raises(TypeError, match="encode it first"):
         decode({}, "text")  # type: ignore[arg-type]
+
+
+def test_an_undecodable_required_header_is_reported_once() -> None:
+    decoded = decode(b(ce_id="caf\u00e9"), b"")
+    assert [v.code for v in decoded.violations] == ["invalid-percent-encoding"]
