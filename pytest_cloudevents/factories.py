@@ -8,12 +8,13 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Final
-
-from faker import Faker
+from typing import TYPE_CHECKING, Any, Final
 
 from .conformance import check_attributes
 from .wire import AnyCloudEvent, RawEvent, build_event, format_time
+
+if TYPE_CHECKING:
+    from faker import Faker
 
 __all__ = ["DEFAULT_SOURCE", "EventFactory", "InvalidCase", "invalid_messages"]
 
@@ -42,8 +43,10 @@ class EventFactory:
     def __init__(self, seed: int = 0, *, locale: str | None = None) -> None:
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise TypeError(f"seed must be an int, not {seed!r}")
+        from faker import Faker  # imported on first use: it takes half a second
+
         self.seed = seed
-        self.fake = Faker(locale)
+        self.fake: Faker = Faker(locale)
         self.fake.seed_instance(seed)
         self._rng = random.Random(seed)
         self._templates: dict[str, _Template] = {}

@@ -243,6 +243,8 @@ class RuleList:
 
         A flaky draw that does not fire counts as a rule that did not match.
         """
+        if not self._rules:  # no rule injected: nothing to lock for
+            return None
         with self._lock:
             for rule in self._rules:
                 if rule.exhausted or not rule.applies_to(delivery):

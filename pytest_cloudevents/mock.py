@@ -10,14 +10,15 @@ replayed without any backoff or `Retry-After` wait, and exceptions are not retri
 
 from __future__ import annotations
 
+import io
 import re
-from collections.abc import Iterable
+import sys
+from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import requests
 import responses
-from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from .receiver import CHANNEL_KEY, Channel, DeliveryApp
 from .sink import Sink, SinkOptions
@@ -72,20 +73,16 @@ class MockSink(Sink):
         return self._url.rstrip("/") + "/" + path.lstrip("/")
 
     def _call(self, request: requests.PreparedRequest) -> tuple[int, dict[str, str], bytes]:
-        parts = urlsplit(str(request.url))
         channel = Channel(read_timeout=_read_timeout(getattr(request, "req_kwargs", {})))
-        builder = EnvironBuilder(
-            path=parts.path or "/",
-            base_url=f"{parts.scheme}://{parts.netloc}",
-            query_string=parts.query,
-            method=str(request.method),
-            headers=list(request.headers.items()),
-            data=_body(request.body),
-        )
-        environ = builder.get_environ()
-        environ[CHANNEL_KEY] = channel
-        app_iter, status, headers = run_wsgi_app(self.app, environ, buffered=True)
-        body = b"".join(app_iter)
+        answer: list[Any] = []
+
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Any:
+            answer[:] = [status, headers]
+            return lambda data: None
+
+        body = b"".join(self.app(_environ(request, channel), start_response))
         if channel.dropped:
             raise requests.ConnectionError(
                 "Connection aborted: the sink closed the connection without a response",
@@ -95,11 +92,47 @@ class MockSink(Sink):
             raise requests.ReadTimeout(
                 f"Read timed out (read timeout={channel.read_timeout})", request=request
             )
+        status, headers = answer
         code = int(status.split(" ", 1)[0])
-        return code, {k: v for k, v in headers.items() if k.lower() != "content-length"}, body
+        return code, {k: v for k, v in headers if k.lower() != "content-length"}, body
 
     def __repr__(self) -> str:
         return f"<MockSink {self._url}>"
+
+
+def _environ(request: requests.PreparedRequest, channel: Channel) -> dict[str, Any]:
+    """The WSGI environ the real server would build for this request."""
+    parts = urlsplit(str(request.url))
+    body = _body(request.body)
+    https = parts.scheme == "https"
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": str(request.method).upper(),
+        "SCRIPT_NAME": "",
+        "PATH_INFO": unquote(parts.path or "/", encoding="latin-1"),
+        "QUERY_STRING": parts.query,
+        "SERVER_NAME": parts.hostname or "localhost",
+        "SERVER_PORT": str(parts.port or (443 if https else 80)),
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": parts.scheme,
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+        CHANNEL_KEY: channel,
+    }
+    for name, value in request.headers.items():
+        if "_" in name:  # as werkzeug's server does: such headers never reach the app
+            continue
+        key = name.upper().replace("-", "_")
+        if key == "CONTENT_TYPE":
+            environ[key] = value
+        elif key != "CONTENT_LENGTH":
+            environ[f"HTTP_{key}"] = value
+    return environ
 
 
 def _read_timeout(kwargs: Any) -> float | None:
@@ -128,14 +161,21 @@ class CeMock:
     `responses`."""
 
     def __init__(
-        self, mock: responses.RequestsMock, defaults: dict[str, Any] | None = None
+        self,
+        mock: responses.RequestsMock,
+        defaults: dict[str, Any] | None = None,
+        *,
+        on_sink: Callable[[MockSink], None] | None = None,
     ) -> None:
         self.responses = mock
         self._defaults = dict(defaults or {})
+        self._on_sink = on_sink
         self.sinks: list[MockSink] = []
 
     def sink(self, url: str, **options: Any) -> MockSink:
         """Catch every request to the `url` prefix in a new `MockSink`."""
         sink = MockSink(url, self.responses, **{**self._defaults, **options})
         self.sinks.append(sink)
+        if self._on_sink is not None:  # the plugin's after-test check and report
+            self._on_sink(sink)
         return sink

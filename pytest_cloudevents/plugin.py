@@ -8,28 +8,30 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-import responses
 
 from .client import Client
 from .factories import EventFactory
 from .matching import Matcher
-from .mock import CeMock, MockSink
 from .receiver import Receiver
 from .sink import Sink, SinkOptions
 
+if TYPE_CHECKING:
+    from .mock import CeMock
+
 _STATE = pytest.StashKey["_TestState"]()
-_SESSION_RECEIVER = pytest.StashKey[Receiver]()
+_DEFAULTS = pytest.StashKey[dict[str, Any]]()
 _MARKER_KEYS = ("strict", "check_rejected", "seed")
 
 
 @dataclass
 class _TestState:
-    """What one test used: its sinks and its seed."""
+    """What one test used: its sinks, its seed and its marker's keywords."""
 
     seed: int
+    marker: dict[str, Any] = field(default_factory=dict)
     sinks: list[Sink] = field(default_factory=list)
 
 
@@ -105,24 +107,27 @@ def _marker(item: pytest.Item) -> dict[str, Any]:
 
 def sink_defaults(config: pytest.Config, item: pytest.Item | None = None) -> dict[str, Any]:
     """Receiver and sink keyword defaults from the command line, ini and the marker."""
-    strict = bool(config.getini("cloudevents_strict")) and not config.getoption("ce_lax")
-    options: dict[str, Any] = {
-        "strict": strict,
-        "ack_status": _ini_number(config, "cloudevents_ack_status", int),
-        "wait_timeout": _ini_number(config, "cloudevents_wait_timeout", float),
-        "max_body": _ini_number(config, "cloudevents_max_body", int),
-        "check_rejected": bool(config.getini("cloudevents_check_rejected")),
-    }
+    base = config.stash.get(_DEFAULTS, None)
+    if base is None:  # read once per session
+        strict = bool(config.getini("cloudevents_strict")) and not config.getoption("ce_lax")
+        base = {
+            "strict": strict,
+            "ack_status": _ini_number(config, "cloudevents_ack_status", int),
+            "wait_timeout": _ini_number(config, "cloudevents_wait_timeout", float),
+            "max_body": _ini_number(config, "cloudevents_max_body", int),
+            "check_rejected": bool(config.getini("cloudevents_check_rejected")),
+        }
+        config.stash[_DEFAULTS] = base
+    options = dict(base)
     if item is not None:
-        marker = _marker(item)
+        marker = _state(item).marker
         options.update({k: marker[k] for k in ("strict", "check_rejected") if k in marker})
     return options
 
 
-def seed_for(item: pytest.Item) -> int:
+def seed_for(item: pytest.Item, marker: dict[str, Any]) -> int:
     """The test's seed: the marker's, `--ce-seed`, pytest-randomly's, or a stable hash
     of the node id (the same in every process and xdist worker)."""
-    marker = _marker(item)
     if "seed" in marker:
         return int(marker["seed"])
     config = item.config
@@ -139,7 +144,8 @@ def seed_for(item: pytest.Item) -> int:
 def _state(item: pytest.Item) -> _TestState:
     state = item.stash.get(_STATE, None)
     if state is None:
-        state = _TestState(seed=seed_for(item))
+        marker = _marker(item)
+        state = _TestState(seed=seed_for(item, marker), marker=marker)
         item.stash[_STATE] = state
     return state
 
@@ -156,19 +162,17 @@ def _ce_session_receiver(pytestconfig: pytest.Config) -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def ce_receiver(
-    _ce_session_receiver: Receiver, request: pytest.FixtureRequest
-) -> Iterator[Receiver]:
+def ce_receiver(_ce_session_receiver: Receiver, request: pytest.FixtureRequest) -> Receiver:
     """The recording receiver: one server per session (and xdist worker), reset before
-    each test. Point the service under test at `ce_receiver.url`."""
+    each test (which also cuts any delay a previous test left in flight). Point the
+    service under test at `ce_receiver.url`."""
     receiver = _ce_session_receiver
     receiver.reset()
     state = _state(request.node)
     receiver.options = SinkOptions(**sink_defaults(request.config, request.node))
     receiver.seed = state.seed
     state.sinks.append(receiver)
-    yield receiver
-    receiver.reset()
+    return receiver
 
 
 @pytest.fixture
@@ -201,26 +205,15 @@ def make_ce_receiver(request: pytest.FixtureRequest) -> Iterator[Callable[..., R
 def ce_mock(request: pytest.FixtureRequest) -> Iterator[CeMock]:
     """Mock mode: `ce_mock.sink(url, **options)` catches `requests` calls to a URL prefix
     with the receiver's own application, without opening a socket."""
+    import responses
+
+    from .mock import CeMock
+
     state = _state(request.node)
     defaults = {**sink_defaults(request.config, request.node), "seed": state.seed}
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        ce_mock = _TrackingMock(mock, defaults, state)
+        ce_mock = CeMock(mock, defaults, on_sink=state.sinks.append)
         yield ce_mock
-
-
-class _TrackingMock(CeMock):
-    """A CeMock whose sinks join the test's after-test check and report."""
-
-    def __init__(
-        self, mock: responses.RequestsMock, defaults: dict[str, Any], state: _TestState
-    ) -> None:
-        super().__init__(mock, defaults)
-        self._state = state
-
-    def sink(self, url: str, **options: Any) -> MockSink:
-        made = super().sink(url, **options)
-        self._state.sinks.append(made)
-        return made
 
 
 @pytest.fixture

@@ -6,19 +6,20 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from http import HTTPStatus
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from werkzeug.datastructures import EnvironHeaders, Headers
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 from werkzeug.wsgi import get_input_stream
 
 from .conformance import Violation
 from .faults import Delay, Disconnect, Fault, Flaky, Reply, Status, Throttle
-from .recording import Delivery, DeliveryOutcome
+from .recording import Delivery, DeliveryOutcome, HeaderMap
 from .sink import Sink, SinkOptions
 from .wire import decode, encode
 
@@ -77,7 +78,7 @@ class DeliveryApp:
 
         cancel = self.sink.cancelled
         seq, generation, arrived = self.sink.log.begin()
-        headers = Headers(EnvironHeaders(environ))
+        headers = HeaderMap.from_environ(environ)
         limit = self.sink.options.max_body
         body = b"" if length > limit else _read(environ, limit + 1)
         delivery = Delivery(
@@ -103,7 +104,7 @@ class DeliveryApp:
             ]
             answer: _Answer | None = _rejection(delivery, 413)
         else:
-            decoded = decode(dict(headers.items()), body, strict=self.sink.options.strict)
+            decoded = decode(headers, body, strict=self.sink.options.strict)
             delivery.mode = decoded.mode
             delivery.warnings = decoded.warnings
             if decoded.ok:
@@ -200,15 +201,13 @@ def _rejection(delivery: Delivery, status: int) -> _Answer:
     return _Answer("rejected", status, [("Content-Type", "text/plain; charset=utf-8")], body)
 
 
+_PHRASES = {s.value: s.phrase for s in HTTPStatus}
+
+
 def _send(
     start_response: StartResponse, status: int, headers: list[tuple[str, str]], body: bytes
 ) -> list[bytes]:
-    from http import HTTPStatus
-
-    try:
-        phrase = HTTPStatus(status).phrase
-    except ValueError:
-        phrase = "Unknown"
+    phrase = _PHRASES.get(status, "Unknown")
     names = {k.lower() for k, _ in headers}
     if "content-length" not in names:
         headers = [*headers, ("Content-Length", str(len(body)))]
@@ -224,6 +223,10 @@ def _content_length(environ: WSGIEnvironment) -> int:
 
 
 def _read(environ: WSGIEnvironment, most: int) -> bytes:
+    length = _content_length(environ)
+    if length and not environ.get("wsgi.input_terminated"):
+        data: bytes = environ["wsgi.input"].read(min(length, most))
+        return data
     stream = get_input_stream(environ, safe_fallback=False)
     chunks: list[bytes] = []
     size = 0
@@ -305,8 +308,6 @@ class _Server(ThreadedWSGIServer):
                 self._live.discard(threading.current_thread())
 
     def join_requests(self, timeout: float) -> None:
-        import time
-
         deadline = time.monotonic() + timeout
         with self._live_lock:
             threads = list(self._live)

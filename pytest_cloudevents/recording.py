@@ -5,20 +5,58 @@ from __future__ import annotations
 import bisect
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, TypeVar
-
-from werkzeug.datastructures import Headers
+from typing import Any, Literal, TypeVar
 
 from .conformance import Violation
 from .wire import AnyCloudEvent, Mode
 
-__all__ = ["Delivery", "DeliveryLog", "DeliveryOutcome"]
+__all__ = ["Delivery", "DeliveryLog", "DeliveryOutcome", "HeaderMap"]
 
 DeliveryOutcome = Literal["accepted", "rejected", "faulted", "error"]
 T = TypeVar("T")
+
+
+class HeaderMap(Mapping[str, str]):
+    """Request headers: a read-only mapping whose keys are case-insensitive.
+
+    Iterating gives the names in their usual capitalisation (`Ce-Id`, `Content-Type`).
+    """
+
+    __slots__ = ("lowered",)
+
+    def __init__(self, pairs: Mapping[str, str] | None = None) -> None:
+        #: lower-cased name -> value
+        self.lowered: dict[str, str] = {k.lower(): v for k, v in (pairs or {}).items()}
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, Any]) -> HeaderMap:
+        """The headers of a WSGI request, in one pass over its environ."""
+        headers = cls()
+        lowered = headers.lowered
+        for key, value in environ.items():
+            if key[:5] == "HTTP_":
+                lowered[key[5:].replace("_", "-").lower()] = value
+            elif (key == "CONTENT_TYPE" or key == "CONTENT_LENGTH") and value:
+                lowered[key.replace("_", "-").lower()] = value
+        return headers
+
+    def __getitem__(self, name: str) -> str:
+        return self.lowered[name.lower()]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self.lowered
+
+    def __iter__(self) -> Iterator[str]:
+        return (name.title() for name in self.lowered)
+
+    def __len__(self) -> int:
+        return len(self.lowered)
+
+    def __repr__(self) -> str:
+        return f"HeaderMap({dict(self.items())!r})"
 
 
 @dataclass(eq=False)
@@ -37,7 +75,7 @@ class Delivery:
     method: str
     path: str
     query: str
-    headers: Headers
+    headers: HeaderMap
     body: bytes
     remote_addr: str | None
     mode: Mode | None = None
@@ -111,7 +149,10 @@ class DeliveryLog:
         with self._cond:
             if generation != self._generation:
                 return False
-            bisect.insort(self._items, delivery, key=lambda d: d.seq)
+            if not self._items or self._items[-1].seq < delivery.seq:
+                self._items.append(delivery)  # the common case: answered in arrival order
+            else:
+                bisect.insort(self._items, delivery, key=lambda d: d.seq)
             self._cond.notify_all()
             return True
 

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, cast
 
 from cloudevents.core.bindings.http import to_binary
 from cloudevents.core.formats.json import JSONFormat
@@ -58,6 +58,7 @@ STRUCTURED_JSON: Final[str] = "application/cloudevents+json"
 BATCH_JSON: Final[str] = "application/cloudevents-batch+json"
 _PERCENT: Final[re.Pattern[str]] = re.compile(r"%(.{0,2})", re.DOTALL)
 _HEX2: Final[re.Pattern[str]] = re.compile(r"[0-9A-Fa-f]{2}")
+_PLAIN: Final[re.Pattern[str]] = re.compile(r"[!#-$&-~]*")  # printable ASCII but " and %
 _QUOTED: Final[re.Pattern[str]] = re.compile(r'"((?:[^"\\]|\\.)*)"', re.DOTALL)
 
 
@@ -166,7 +167,10 @@ def decode(headers: Mapping[str, str], body: bytes, *, strict: bool = True) -> D
     if not isinstance(headers, Mapping) and not hasattr(headers, "items"):
         raise TypeError(f"headers must be a mapping, not {type(headers).__name__}")
     body = bytes(body)
-    lowered = {str(k).lower(): str(v) for k, v in headers.items()}
+    known = getattr(headers, "lowered", None)  # a recording.HeaderMap is lower-cased already
+    lowered = (
+        known if isinstance(known, dict) else {str(k).lower(): str(v) for k, v in headers.items()}
+    )
     content_type = lowered.get("content-type")
     mode = mode_of(content_type)
     decoded = Decoded(mode=mode)
@@ -289,6 +293,8 @@ def unescape_header_value(value: str) -> tuple[str, str | None]:
     Returns the decoded text and None, or the raw value and a description of the error.
     """
     value = value.strip(" \t")
+    if _PLAIN.fullmatch(value):  # the common case: nothing to unescape
+        return value, None
     if value.startswith('"'):
         quoted = _QUOTED.fullmatch(value)
         if quoted is None:
@@ -473,11 +479,34 @@ def build_event(raw: RawEvent) -> AnyCloudEvent:
         if parsed is not None:
             attributes["time"] = parsed
     cls = CloudEventV03 if attributes.get("specversion") == "0.3" else CloudEvent
+    if _TRUSTED_LAYOUT:
+        # The attributes passed checks stricter than the constructor's, which would only
+        # repeat them (and fill in a missing time): set the event's state directly.
+        fast = cast(AnyCloudEvent, object.__new__(cls))
+        fast._attributes = attributes
+        fast._data = raw.data
+        return fast
     event = cls(attributes, raw.data)
     if "time" not in raw.attributes:
         # The SDK sets a missing time to "now"; the message had none, so the event has none.
         event.get_attributes().pop("time", None)
     return event
+
+
+def _layout_is_known() -> bool:
+    """True when the SDK's events keep exactly `_attributes` and `_data`, so that
+    `build_event` may set them without calling the validating constructor."""
+    sample = {"id": "1", "source": "/", "type": "t", "specversion": "1.0"}
+    for cls in (CloudEvent, CloudEventV03):
+        event = cls({**sample, "specversion": "0.3" if cls is CloudEventV03 else "1.0"}, b"x")
+        if set(vars(event)) != {"_attributes", "_data"} or event.get_data() != b"x":
+            return False
+        if event.get_attributes() is not event._attributes:
+            return False
+    return True
+
+
+_TRUSTED_LAYOUT: Final[bool] = _layout_is_known()
 
 
 _SDK_NAME: Final[re.Pattern[str]] = re.compile(r"[a-z0-9]+")

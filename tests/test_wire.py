@@ -497,3 +497,17 @@ def test_decode_rejects_wrong_argument_types_with_a_hint() -> None:
 def test_an_undecodable_required_header_is_reported_once() -> None:
     decoded = decode(b(ce_id="caf\u00e9"), b"")
     assert [v.code for v in decoded.violations] == ["invalid-percent-encoding"]
+
+
+def test_built_events_equal_what_the_sdk_constructor_builds() -> None:
+    """build_event skips the SDK's (weaker, repeated) validation; the result must be the
+    same object state the constructor would give, and no time is invented."""
+    from pytest_cloudevents.wire import _TRUSTED_LAYOUT
+
+    assert _TRUSTED_LAYOUT, "the SDK's event layout changed: build_event uses the constructor"
+    headers = b(ce_time="2018-04-05T03:56:24Z", ce_subject="s", ce_ext="v")
+    [ours] = decode(headers, b'{"a": 1}').events
+    sdk = type(ours)(dict(ours.get_attributes()), ours.get_data())
+    assert vars(ours) == vars(sdk)
+    [untimed] = decode(b(), b"").events
+    assert "time" not in untimed.get_attributes() and untimed.get_time() is None
