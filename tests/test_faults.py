@@ -110,20 +110,26 @@ def test_delay_holds_only_its_delivery(ce_receiver: Receiver) -> None:
     assert [e.get_id() for e in ce_receiver.events] == ["slow", "fast"]  # arrival order
 
 
-def test_reset_cuts_a_delay_short_and_never_records_it(ce_receiver: Receiver) -> None:
+def _send_held(receiver: Receiver, seconds: float) -> tuple[threading.Thread, list[BaseException]]:
+    """Send one event that a `delay(seconds)` holds; return once it is being held."""
     arrived, when = _arrival_signal("evt-1")
-    ce_receiver.inject(faults.delay(5), when=when)  # type: ignore[arg-type]
+    receiver.inject(faults.delay(seconds), when=when)  # type: ignore[arg-type]
     errors: list[BaseException] = []
 
     def send() -> None:
         try:
-            post(ce_receiver, timeout=5)
+            post(receiver, timeout=seconds + 5)
         except requests.RequestException as exc:
             errors.append(exc)
 
     thread = threading.Thread(target=send)
     thread.start()
     assert arrived.wait(5)
+    return thread, errors
+
+
+def test_reset_cuts_a_delay_short_and_never_records_it(ce_receiver: Receiver) -> None:
+    thread, errors = _send_held(ce_receiver, 5)
     started = time.monotonic()
     ce_receiver.reset()
     thread.join(5)
@@ -253,19 +259,7 @@ def test_a_producer_honours_retry_after(ce_receiver: Receiver) -> None:
 
 def test_stop_cuts_in_flight_delays_and_stays_under_a_second() -> None:
     receiver = Receiver()
-    arrived, when = _arrival_signal("evt-1")
-    receiver.inject(faults.delay(30), when=when)  # type: ignore[arg-type]
-    errors: list[BaseException] = []
-
-    def send() -> None:
-        try:
-            post(receiver, timeout=10)
-        except requests.RequestException as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=send)
-    thread.start()
-    assert arrived.wait(5)
+    thread, errors = _send_held(receiver, 30)
     started = time.monotonic()
     receiver.stop()
     assert time.monotonic() - started < 1.0
