@@ -10,14 +10,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from types import TracebackType
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import requests
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 from urllib3.util import Retry
 
-from .conformance import Level, Violation, check_attributes, parse_time
+from .conformance import Level, Violation, check_attributes
 from .retry import from_int
 from .wire import (
     AnyCloudEvent,
@@ -160,11 +160,9 @@ def as_core_event(event: Any) -> AnyCloudEvent:
         if module.startswith("cloudevents.core"):
             return event  # type: ignore[no-any-return]
         if module.startswith("cloudevents.v1"):
-            attributes = dict(event.get_attributes())
-            time_value = attributes.get("time")
-            if isinstance(time_value, str) and parse_time(time_value) is None:
-                attributes.pop("time")
-            return _unchecked(attributes, event.get_data())
+            # kept as they are, a bad time included: the client's check reports it
+            legacy = _Unchecked(dict(event.get_attributes()), event.get_data())
+            return cast(AnyCloudEvent, legacy)
     raise TypeError(
         "send takes a CloudEvent from cloudevents.core.v1.event (or the legacy"
         f" cloudevents.v1.http.CloudEvent), not {type(event).__name__}"
@@ -183,10 +181,6 @@ class _Unchecked:
 
     def get_data(self) -> Any:
         return self.data
-
-
-def _unchecked(attributes: dict[str, Any], data: Any) -> AnyCloudEvent:
-    return _Unchecked(attributes, data)  # type: ignore[return-value]
 
 
 _MODES: Final[tuple[str, ...]] = ("binary", "structured")
@@ -349,7 +343,7 @@ class Client:
                 url,
                 error=exc,
                 elapsed=time.monotonic() - started,
-                attempts=self._attempts(None),
+                attempts=self._attempts(url, None),
             )
         result = Result(
             Outcome.ACK if 200 <= response.status_code <= 299 else Outcome.NACK,
@@ -358,13 +352,13 @@ class Client:
             headers=response.headers,
             body=response.content,
             elapsed=time.monotonic() - started,
-            attempts=self._attempts(response),
+            attempts=self._attempts(url, response),
         )
         _read_reply(result)
         return result
 
-    def _attempts(self, response: requests.Response | None) -> int:
-        adapter = self.session.get_adapter("http://")
+    def _attempts(self, url: str, response: requests.Response | None) -> int:
+        adapter = self.session.get_adapter(url)
         if isinstance(adapter, _CountingAdapter):
             return 1 + int(getattr(_retries, "count", 0))
         retries = getattr(getattr(response, "raw", None), "retries", None)

@@ -108,9 +108,12 @@ _CONTEXT_V1: Final[frozenset[str]] = frozenset(
 _CONTEXT_V03: Final[frozenset[str]] = frozenset(
     {*REQUIRED, "datacontenttype", "datacontentencoding", "schemaurl", "subject", "time"}
 )
+#: Every context attribute of 1.0 and 0.3 (anything else is an extension).
+CONTEXT_ATTRIBUTES: Final[frozenset[str]] = _CONTEXT_V1 | _CONTEXT_V03
 _INT32_MIN: Final[int] = -(2**31)
 _INT32_MAX: Final[int] = 2**31 - 1
-_EXTENSION_NAME: Final[re.Pattern[str]] = re.compile(r"[a-z0-9]+")
+#: What an extension name may be made of.
+EXTENSION_NAME: Final[re.Pattern[str]] = re.compile(r"[a-z0-9]+")
 _MAX_EXTENSION_NAME: Final[int] = 20
 #: Over this size (in bytes) an event is one that intermediaries need not forward.
 MAX_EVENT_SIZE: Final[int] = 64 * 1024
@@ -231,7 +234,7 @@ def _check_context_string(name: str, value: Any, *, required: bool) -> list[Viol
 
 def _check_extension(name: str, value: Any) -> list[Violation]:
     out: list[Violation] = []
-    if name == "data" or _EXTENSION_NAME.fullmatch(name) is None:
+    if name == "data" or EXTENSION_NAME.fullmatch(name) is None:
         reason = (
             "'data' is reserved for the event payload"
             if name == "data"

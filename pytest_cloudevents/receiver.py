@@ -19,9 +19,9 @@ from werkzeug.wsgi import get_input_stream
 
 from .conformance import Violation
 from .faults import Delay, Disconnect, Fault, Flaky, Reply, Status, Throttle
-from .recording import Delivery, DeliveryOutcome, HeaderMap
+from .recording import Delivery, DeliveryOutcome
 from .sink import Sink, SinkOptions
-from .wire import decode, encode
+from .wire import HeaderMap, decode, encode
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -76,8 +76,7 @@ class DeliveryApp:
         if method not in BODY_METHODS and not length and not chunked:
             return _send(start_response, 405, [("Allow", ALLOW)], b"method not allowed\n")
 
-        cancel = self.sink.cancelled
-        seq, generation, arrived = self.sink.log.begin()
+        seq, generation, arrived, cancel = self.sink.log.begin()
         headers = HeaderMap.from_environ(environ)
         limit = self.sink.options.max_body
         body = b"" if length > limit else _read(environ, limit + 1)
@@ -388,15 +387,10 @@ class Receiver(Sink):
         if self._stopped:
             return
         self._stopped = True
-        self.cancelled.set()
+        self.log.cancel_in_flight()
         self._server.shutdown()
         self._thread.join(1.0)
         self._server.join_requests(0.5)
-
-    @property
-    def running(self) -> bool:
-        """True until `stop()`."""
-        return not self._stopped
 
     def __enter__(self) -> Receiver:
         return self

@@ -5,58 +5,18 @@ from __future__ import annotations
 import bisect
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Literal, NamedTuple, TypeVar
 
 from .conformance import Violation
-from .wire import AnyCloudEvent, Mode
+from .wire import AnyCloudEvent, HeaderMap, Mode
 
-__all__ = ["Delivery", "DeliveryLog", "DeliveryOutcome", "HeaderMap"]
+__all__ = ["Arrival", "Delivery", "DeliveryLog", "DeliveryOutcome", "HeaderMap"]
 
 DeliveryOutcome = Literal["accepted", "rejected", "faulted", "error"]
 T = TypeVar("T")
-
-
-class HeaderMap(Mapping[str, str]):
-    """Request headers: a read-only mapping whose keys are case-insensitive.
-
-    Iterating gives the names in their usual capitalisation (`Ce-Id`, `Content-Type`).
-    """
-
-    __slots__ = ("lowered",)
-
-    def __init__(self, pairs: Mapping[str, str] | None = None) -> None:
-        #: lower-cased name -> value
-        self.lowered: dict[str, str] = {k.lower(): v for k, v in (pairs or {}).items()}
-
-    @classmethod
-    def from_environ(cls, environ: Mapping[str, Any]) -> HeaderMap:
-        """The headers of a WSGI request, in one pass over its environ."""
-        headers = cls()
-        lowered = headers.lowered
-        for key, value in environ.items():
-            if key[:5] == "HTTP_":
-                lowered[key[5:].replace("_", "-").lower()] = value
-            elif (key == "CONTENT_TYPE" or key == "CONTENT_LENGTH") and value:
-                lowered[key.replace("_", "-").lower()] = value
-        return headers
-
-    def __getitem__(self, name: str) -> str:
-        return self.lowered[name.lower()]
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self.lowered
-
-    def __iter__(self) -> Iterator[str]:
-        return (name.title() for name in self.lowered)
-
-    def __len__(self) -> int:
-        return len(self.lowered)
-
-    def __repr__(self) -> str:
-        return f"HeaderMap({dict(self.items())!r})"
 
 
 @dataclass(eq=False)
@@ -124,6 +84,16 @@ class Delivery:
         return line
 
 
+class Arrival(NamedTuple):
+    """What `DeliveryLog.begin` gives an arriving request."""
+
+    seq: int
+    generation: int
+    at: float  # monotonic
+    #: set when `clear` or `cancel_in_flight` cuts this generation's deliveries short
+    cancelled: threading.Event
+
+
 class DeliveryLog:
     """Deliveries in arrival order, safe to append from server threads and to wait on.
 
@@ -137,12 +107,13 @@ class DeliveryLog:
         self._items: list[Delivery] = []
         self._seq = 0
         self._generation = 0
+        self._cancelled = threading.Event()
 
-    def begin(self) -> tuple[int, int, float]:
-        """Number an arriving request: (seq, generation, monotonic arrival time)."""
+    def begin(self) -> Arrival:
+        """Number an arriving request and hand it its generation's cancel event."""
         with self._cond:
             self._seq += 1
-            return self._seq, self._generation, time.monotonic()
+            return Arrival(self._seq, self._generation, time.monotonic(), self._cancelled)
 
     def record(self, delivery: Delivery, generation: int) -> bool:
         """Add an answered delivery, in seq order; False when a clear came in between."""
@@ -163,11 +134,18 @@ class DeliveryLog:
             return self._generation
 
     def clear(self) -> None:
-        """Forget every delivery; in-flight ones will not be recorded."""
+        """Forget every delivery; in-flight ones are cut short and never recorded."""
         with self._cond:
             self._items.clear()
             self._generation += 1
+            self._cancelled.set()
+            self._cancelled = threading.Event()
             self._cond.notify_all()
+
+    def cancel_in_flight(self) -> None:
+        """Cut the current generation's in-flight deliveries short (on stop)."""
+        with self._cond:
+            self._cancelled.set()
 
     def snapshot(self) -> list[Delivery]:
         """A copy of the deliveries, in arrival order."""

@@ -96,7 +96,6 @@ class Sink:
         self.rules = RuleList()
         self.handler: Handler | None = None
         self.seed = seed
-        self._cancel = threading.Event()
         self._seen_rejected: set[int] = set()
         self._lock = threading.Lock()
 
@@ -238,18 +237,10 @@ class Sink:
     def reset(self) -> None:
         """Forget deliveries, rules and the handler; cut in-flight delays short."""
         with self._lock:
-            self._cancel.set()
-            self._cancel = threading.Event()
             self.log.clear()
             self.rules.clear()
             self.handler = None
             self._seen_rejected.clear()
-
-    @property
-    def cancelled(self) -> threading.Event:
-        """Set when the in-flight deliveries of this generation must stop waiting."""
-        with self._lock:
-            return self._cancel
 
     # -- for the plugin's after-test check -----------------------------------------------
 

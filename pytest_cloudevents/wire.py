@@ -13,7 +13,7 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Final, Literal, cast
@@ -24,6 +24,8 @@ from cloudevents.core.v03.event import CloudEvent as CloudEventV03
 from cloudevents.core.v1.event import CloudEvent
 
 from .conformance import (
+    CONTEXT_ATTRIBUTES,
+    EXTENSION_NAME,
     REQUIRED,
     SPECVERSIONS,
     Level,
@@ -36,6 +38,7 @@ from .conformance import (
 __all__ = [
     "AnyCloudEvent",
     "Decoded",
+    "HeaderMap",
     "Mode",
     "RawEvent",
     "build_event",
@@ -60,6 +63,46 @@ _PERCENT: Final[re.Pattern[str]] = re.compile(r"%(.{0,2})", re.DOTALL)
 _HEX2: Final[re.Pattern[str]] = re.compile(r"[0-9A-Fa-f]{2}")
 _PLAIN: Final[re.Pattern[str]] = re.compile(r"[!#-$&-~]*")  # printable ASCII but " and %
 _QUOTED: Final[re.Pattern[str]] = re.compile(r'"((?:[^"\\]|\\.)*)"', re.DOTALL)
+
+
+class HeaderMap(Mapping[str, str]):
+    """Request headers: a read-only mapping whose keys are case-insensitive.
+
+    Iterating gives the names in their usual capitalisation (`Ce-Id`, `Content-Type`).
+    """
+
+    __slots__ = ("lowered",)
+
+    def __init__(self, pairs: Mapping[str, str] | None = None) -> None:
+        #: lower-cased name -> value
+        self.lowered: dict[str, str] = {k.lower(): v for k, v in (pairs or {}).items()}
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, Any]) -> HeaderMap:
+        """The headers of a WSGI request, in one pass over its environ."""
+        headers = cls()
+        lowered = headers.lowered
+        for key, value in environ.items():
+            if key[:5] == "HTTP_":
+                lowered[key[5:].replace("_", "-").lower()] = value
+            elif (key == "CONTENT_TYPE" or key == "CONTENT_LENGTH") and value:
+                lowered[key.replace("_", "-").lower()] = value
+        return headers
+
+    def __getitem__(self, name: str) -> str:
+        return self.lowered[name.lower()]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self.lowered
+
+    def __iter__(self) -> Iterator[str]:
+        return (name.title() for name in self.lowered)
+
+    def __len__(self) -> int:
+        return len(self.lowered)
+
+    def __repr__(self) -> str:
+        return f"HeaderMap({dict(self.items())!r})"
 
 
 @dataclass
@@ -167,10 +210,10 @@ def decode(headers: Mapping[str, str], body: bytes, *, strict: bool = True) -> D
     if not isinstance(headers, Mapping) and not hasattr(headers, "items"):
         raise TypeError(f"headers must be a mapping, not {type(headers).__name__}")
     body = bytes(body)
-    known = getattr(headers, "lowered", None)  # a recording.HeaderMap is lower-cased already
-    lowered = (
-        known if isinstance(known, dict) else {str(k).lower(): str(v) for k, v in headers.items()}
-    )
+    if isinstance(headers, HeaderMap):
+        lowered = headers.lowered
+    else:
+        lowered = {str(k).lower(): str(v) for k, v in headers.items()}
     content_type = lowered.get("content-type")
     mode = mode_of(content_type)
     decoded = Decoded(mode=mode)
@@ -423,7 +466,11 @@ def _json_event(
             )
         )
     elif b64 is not None:
-        data, problem = _base64(b64, where)
+        data, problem = _base64(b64, where, "data_base64")
+        if problem:
+            problems.append(problem)
+    elif has_data and attributes.get("datacontentencoding") == "base64":  # CloudEvents 0.3
+        data, problem = _base64(document["data"], where, "data")
         if problem:
             problems.append(problem)
     elif has_data:
@@ -431,7 +478,7 @@ def _json_event(
     return RawEvent(attributes, data, size), problems
 
 
-def _base64(value: Any, where: str) -> tuple[bytes | None, Violation | None]:
+def _base64(value: Any, where: str, member: str) -> tuple[bytes | None, Violation | None]:
     if isinstance(value, str):
         try:
             return base64.b64decode(value, validate=True), None
@@ -441,8 +488,8 @@ def _base64(value: Any, where: str) -> tuple[bytes | None, Violation | None]:
         reason = f"it is {_kind(value)}, not a string"
     return None, Violation(
         "invalid-base64",
-        "data_base64",
-        f"{where}'data_base64' is not valid base64 (RFC 4648, padded, no line breaks): {reason}",
+        member,
+        f"{where}'{member}' is not valid base64 (RFC 4648, padded, no line breaks): {reason}",
     )
 
 
@@ -450,11 +497,6 @@ def _json_data(value: Any, attributes: Mapping[str, Any]) -> Any:
     """The `data` member as a Python value, by datacontenttype (JSON format 3.1.2)."""
     content_type = attributes.get("datacontenttype")
     content_type = content_type if isinstance(content_type, str) else None
-    if attributes.get("datacontentencoding") == "base64" and isinstance(value, str):
-        try:  # CloudEvents 0.3
-            return base64.b64decode(value, validate=True)
-        except (binascii.Error, ValueError):
-            return value
     if is_json_media_type(content_type) or not isinstance(value, str):
         return value
     if _is_text_media_type(content_type):
@@ -509,23 +551,6 @@ def _layout_is_known() -> bool:
 _TRUSTED_LAYOUT: Final[bool] = _layout_is_known()
 
 
-_SDK_NAME: Final[re.Pattern[str]] = re.compile(r"[a-z0-9]+")
-_SDK_KNOWN: Final[frozenset[str]] = frozenset(
-    {
-        "id",
-        "source",
-        "type",
-        "specversion",
-        "datacontenttype",
-        "dataschema",
-        "subject",
-        "time",
-        "datacontentencoding",
-        "schemaurl",
-    }
-)
-
-
 def _build_lax(raw: RawEvent) -> tuple[AnyCloudEvent | None, list[Violation]]:
     """Build what the SDK accepts, dropping the attributes it refuses (lax mode)."""
     attributes: dict[str, Any] = {}
@@ -533,10 +558,10 @@ def _build_lax(raw: RawEvent) -> tuple[AnyCloudEvent | None, list[Violation]]:
         if name == "time":
             if isinstance(value, str) and parse_time(value) is not None:
                 attributes[name] = value
-        elif name in _SDK_KNOWN:
+        elif name in CONTEXT_ATTRIBUTES:
             if isinstance(value, str) and value:
                 attributes[name] = value
-        elif name != "data" and _SDK_NAME.fullmatch(name):
+        elif name != "data" and EXTENSION_NAME.fullmatch(name):
             attributes[name] = value
     refused = [
         Violation(f"missing-{n}", n, f"even in lax mode an event needs a usable '{n}'")
@@ -642,8 +667,3 @@ def encode(event: AnyCloudEvent, mode: str) -> tuple[dict[str, str], bytes]:
     if mode == "structured":
         return encode_structured(event)
     raise ValueError(f"mode must be 'binary' or 'structured', not {mode!r}")
-
-
-def events_equal(a: AnyCloudEvent, b: AnyCloudEvent) -> bool:
-    """True when two events have the same attributes and data (the SDK has no __eq__)."""
-    return event_attributes(a) == event_attributes(b) and a.get_data() == b.get_data()

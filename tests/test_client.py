@@ -223,6 +223,8 @@ def test_legacy_sdk_events_are_accepted(ce_client: Client, ce_receiver: Receiver
     )
     bad = LegacyEvent({"type": ORDER, "source": "/legacy", "bad_ext": "x"}, None)
     assert_undelivered(ce_client.send(bad, to=ce_receiver.url), "extension-name-invalid")
+    late = LegacyEvent({"type": ORDER, "source": "/legacy", "time": "20180405T035624Z"}, None)
+    assert_undelivered(ce_client.send(late, to=ce_receiver.url), "time-not-rfc3339")
 
 
 def test_wrong_arguments_say_what_to_pass(ce_client: Client, event: CloudEvent) -> None:

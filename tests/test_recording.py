@@ -29,7 +29,7 @@ def delivery(seq: int, **fields: object) -> Delivery:
 
 def test_deliveries_are_kept_in_arrival_order_whatever_order_they_finish() -> None:
     log = DeliveryLog()
-    (s1, g, _), (s2, _, _) = log.begin(), log.begin()
+    (s1, g, _, _), (s2, _, _, _) = log.begin(), log.begin()
     assert log.record(delivery(s2), g)
     assert log.record(delivery(s1), g)
     assert [d.seq for d in log] == [s1, s2]
@@ -37,15 +37,19 @@ def test_deliveries_are_kept_in_arrival_order_whatever_order_they_finish() -> No
 
 def test_a_delivery_from_before_clear_is_never_recorded_after_it() -> None:
     log = DeliveryLog()
-    seq, generation, _ = log.begin()
+    seq, generation, _, cancelled = log.begin()
     log.clear()
+    assert cancelled.is_set()  # its delay, if any, is cut short
     assert not log.record(delivery(seq), generation)
     assert len(log) == 0
+    assert not log.begin().cancelled.is_set()  # the next generation starts uncancelled
+    log.cancel_in_flight()
+    assert log.begin().cancelled.is_set()
 
 
 def test_wait_wakes_on_record_and_times_out() -> None:
     log = DeliveryLog()
-    seq, generation, _ = log.begin()
+    seq, generation, _, _ = log.begin()
     ready = threading.Event()
 
     def later() -> None:
@@ -74,7 +78,7 @@ def test_summary_names_what_a_person_needs() -> None:
 def test_describe_shows_only_the_last_deliveries() -> None:
     log = DeliveryLog()
     for _ in range(5):
-        seq, generation, _ = log.begin()
+        seq, generation, _, _ = log.begin()
         log.record(delivery(seq), generation)
     text = log.describe(limit=2)
     assert "3 earlier deliveries not shown" in text

@@ -371,6 +371,12 @@ INVALID = [
     Case("structured-unpadded-base64", SJ, s(data_base64="eA"), code="invalid-base64"),
     Case("structured-numeric-base64", SJ, s(data_base64=12), code="invalid-base64"),
     Case(
+        "structured-v03-bad-base64-data",
+        SJ,
+        s(specversion="0.3", datacontentencoding="base64", data="not base64!"),
+        code="invalid-base64",
+    ),
+    Case(
         "structured-avro",
         {"content-type": "application/cloudevents+avro"},
         b"\x00",
