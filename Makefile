@@ -24,7 +24,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy --strict pytest_cloudevents
+	$(BIN)/mypy --strict pytest_cloudevents tests
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

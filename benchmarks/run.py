@@ -225,14 +225,15 @@ def throughput(n: int = 400, rounds: int = 15) -> None:
 def wake_latency(n: int = 300) -> None:
     with Receiver() as receiver:
         recorded: dict[str, float] = {}
-        original = receiver.log.record
+        log = receiver._log
+        original = log.settle
 
-        def record(delivery: Any, generation: int) -> bool:
+        def settle(delivery: Any, generation: int) -> bool:
             ok = original(delivery, generation)
             recorded[delivery.event.get_id()] = time.perf_counter()
             return ok
 
-        receiver.log.record = record  # type: ignore[method-assign]
+        log.settle = settle  # type: ignore[method-assign]
         ours = []
         with requests.Session() as session:
             for i in range(n):

@@ -7,19 +7,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import pytest
-
-pytest.register_assert_rewrite("pytest_cloudevents.assertions")
-
-from . import faults, retry  # noqa: E402
-from .assertions import assert_ack, assert_nack, assert_undelivered  # noqa: E402
-from .client import Client, Outcome, Result  # noqa: E402
-from .conformance import Violation  # noqa: E402
-from .factories import EventFactory, InvalidCase, invalid_messages  # noqa: E402
-from .matching import match  # noqa: E402
-from .receiver import Receiver  # noqa: E402
-from .recording import Delivery  # noqa: E402
-from .sink import Attempts  # noqa: E402
+from . import faults, retry
+from .assertions import assert_ack, assert_nack, assert_undelivered
+from .client import Client, Outcome, Result
+from .conformance import Violation
+from .factories import EventFactory, InvalidCase, invalid_messages
+from .matching import match
+from .options import Options
+from .receiver import Receiver
+from .recording import Delivery
+from .sink import Attempts
+from .wire import event_to_json as event_dict
 
 if TYPE_CHECKING:
     from .mock import CeMock, MockSink
@@ -42,6 +40,7 @@ __all__ = [
     "EventFactory",
     "InvalidCase",
     "MockSink",
+    "Options",
     "Outcome",
     "Receiver",
     "Result",
@@ -49,6 +48,7 @@ __all__ = [
     "assert_ack",
     "assert_nack",
     "assert_undelivered",
+    "event_dict",
     "faults",
     "invalid_messages",
     "match",

@@ -10,6 +10,7 @@ __all__ = ["assert_ack", "assert_nack", "assert_undelivered"]
 
 
 def _check_result(result: object) -> Result:
+    __tracebackhide__ = True
     if not isinstance(result, Result):
         raise TypeError(f"pass the Result of client.send(...), not {type(result).__name__}")
     return result
@@ -21,6 +22,7 @@ def _fail(expected: str, result: Result) -> AssertionError:
 
 def assert_ack(result: Result) -> Result:
     """Assert the send was acknowledged (a 2xx response); returns the result."""
+    __tracebackhide__ = True
     result = _check_result(result)
     if result.outcome is not Outcome.ACK:
         raise _fail("ACK", result)
@@ -29,6 +31,7 @@ def assert_ack(result: Result) -> Result:
 
 def assert_nack(result: Result, status: int | None = None) -> Result:
     """Assert the send got a non-2xx response (with exactly `status`, if given)."""
+    __tracebackhide__ = True
     result = _check_result(result)
     if result.outcome is not Outcome.NACK:
         raise _fail("NACK" + (f" {status}" if status else ""), result)
@@ -42,6 +45,7 @@ def assert_undelivered(
 ) -> Result:
     """Assert no response came back. `error` narrows it: an exception class (the error
     is an instance), a string (contained in the error's text) or a compiled regex."""
+    __tracebackhide__ = True
     result = _check_result(result)
     if result.outcome is not Outcome.UNDELIVERED:
         raise _fail("UNDELIVERED", result)

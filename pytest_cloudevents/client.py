@@ -3,30 +3,21 @@ UNDELIVERED, with the reply event when the response carries one."""
 
 from __future__ import annotations
 
-import copy
-import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from types import TracebackType
-from typing import Any, Final, cast
 
 import requests
-from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 from urllib3.util import Retry
 
 from .conformance import Level, Violation, check_attributes
-from .retry import from_int
-from .wire import (
-    AnyCloudEvent,
-    decode,
-    encode,
-    encode_batch,
-    event_attributes,
-    mode_of,
-)
+from .events import CloudEvent, EventLike, attributes_of, coerce
+from .options import check_mode
+from .retry import CountingAdapter, counting, retry_of
+from .wire import decode, encode, encode_batch, mode_of
 
 __all__ = ["Client", "Outcome", "Result", "ValidationError"]
 
@@ -61,7 +52,7 @@ class Result:
     status_code: int | None = None
     headers: CaseInsensitiveDict[str] = field(default_factory=CaseInsensitiveDict)
     body: bytes = b""
-    reply: AnyCloudEvent | None = None
+    reply: CloudEvent | None = None
     reply_violations: list[Violation] = field(default_factory=list)
     error: BaseException | None = None
     elapsed: float = 0.0
@@ -101,91 +92,6 @@ class Result:
         return "\n".join(lines)
 
 
-_retries = threading.local()
-_COUNTING: dict[type[Retry], type[Retry]] = {}
-_COUNTING_LOCK = threading.Lock()
-
-
-def _counting(retry: Retry) -> Retry:
-    """A copy of `retry` that counts, per thread, the retries it allows, and that returns
-    the last response instead of raising on the final status."""
-    base = type(retry)
-    with _COUNTING_LOCK:
-        cls = _COUNTING.get(base)
-        if cls is None:
-
-            def increment(self: Retry, *args: Any, **kwargs: Any) -> Retry:
-                new = base.increment(self, *args, **kwargs)  # raises when exhausted
-                _retries.count = getattr(_retries, "count", 0) + 1
-                return new
-
-            cls = type(f"Counting{base.__name__}", (base,), {"increment": increment})
-            _COUNTING[base] = cls
-    counted = copy.copy(retry)
-    counted.__class__ = cls
-    counted.raise_on_status = False
-    return counted
-
-
-class _CountingAdapter(HTTPAdapter):
-    """An adapter whose retries are counted, so that `Result.attempts` is exact."""
-
-    def send(
-        self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
-    ) -> requests.Response:
-        _retries.count = 0
-        return super().send(request, *args, **kwargs)
-
-
-def _retry_of(retry: Retry | int | None) -> Retry:
-    if retry is None:
-        return Retry(0, read=False, raise_on_status=False)
-    if isinstance(retry, bool):
-        raise TypeError("retry takes a urllib3 Retry, a number of retries, or None; not a bool")
-    if isinstance(retry, int):
-        return from_int(retry)
-    if isinstance(retry, Retry):
-        return retry
-    raise TypeError(
-        f"retry takes a urllib3 Retry, a number of retries, or None, not {retry!r};"
-        " see pytest_cloudevents.retry.knative()"
-    )
-
-
-def as_core_event(event: Any) -> AnyCloudEvent:
-    """The SDK core event for `event`; a legacy `cloudevents.v1.http.CloudEvent` is
-    converted (its attributes are checked like any other)."""
-    if hasattr(event, "get_attributes") and hasattr(event, "get_data"):
-        module = type(event).__module__
-        if module.startswith("cloudevents.core"):
-            return event  # type: ignore[no-any-return]
-        if module.startswith("cloudevents.v1"):
-            # kept as they are, a bad time included: the client's check reports it
-            legacy = _Unchecked(dict(event.get_attributes()), event.get_data())
-            return cast(AnyCloudEvent, legacy)
-    raise TypeError(
-        "send takes a CloudEvent from cloudevents.core.v1.event (or the legacy"
-        f" cloudevents.v1.http.CloudEvent), not {type(event).__name__}"
-    )
-
-
-class _Unchecked:
-    """A legacy event's attributes and data, as they are: checked by the client like any
-    event, and encoded by the same functions (they only read attributes and data)."""
-
-    def __init__(self, attributes: dict[str, Any], data: Any) -> None:
-        self.attributes, self.data = attributes, data
-
-    def get_attributes(self) -> dict[str, Any]:
-        return self.attributes
-
-    def get_data(self) -> Any:
-        return self.data
-
-
-_MODES: Final[tuple[str, ...]] = ("binary", "structured")
-
-
 class Client:
     """A real CloudEvents sender over `requests`, for testing consumers.
 
@@ -208,7 +114,7 @@ class Client:
         session: requests.Session | None = None,
         validate: bool = True,
     ) -> None:
-        self._check_mode(mode)
+        check_mode(mode)
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
             raise ValueError(f"timeout must be seconds > 0, not {timeout!r}")
         self.target = target
@@ -219,7 +125,7 @@ class Client:
         self._own_session = session is None
         self.session = session or requests.Session()
         if self._own_session or retry is not None:
-            adapter = _CountingAdapter(max_retries=_counting(_retry_of(retry)))
+            adapter = CountingAdapter(max_retries=counting(retry_of(retry)))
             self.session.mount("http://", adapter)
             self.session.mount("https://", adapter)
 
@@ -227,7 +133,7 @@ class Client:
 
     def send(
         self,
-        event: AnyCloudEvent,
+        event: EventLike,
         *,
         to: str | None = None,
         mode: str | None = None,
@@ -235,9 +141,9 @@ class Client:
     ) -> Result:
         """Send one event; returns ACK, NACK or UNDELIVERED with the reply, if any."""
         chosen = mode or self.mode
-        self._check_mode(chosen)
+        check_mode(chosen)
         url = self._url(to)
-        core = as_core_event(event)
+        core = coerce(event)
         refused = self._refuse([core], url)
         if refused is not None:
             return refused
@@ -246,20 +152,20 @@ class Client:
 
     def request(
         self,
-        event: AnyCloudEvent,
+        event: EventLike,
         *,
         to: str | None = None,
         mode: str | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> tuple[AnyCloudEvent | None, Result]:
+    ) -> tuple[CloudEvent | None, Result]:
         """Send one event and return `(reply, result)`; reply is None without one."""
         result = self.send(event, to=to, mode=mode, headers=headers)
         return result.reply, result
 
-    def send_batch(self, events: Iterable[AnyCloudEvent], *, to: str | None = None) -> Result:
+    def send_batch(self, events: Iterable[EventLike], *, to: str | None = None) -> Result:
         """Send events in one `application/cloudevents-batch+json` message."""
         url = self._url(to)
-        core = [as_core_event(e) for e in events]
+        core = [coerce(e, "send_batch") for e in events]
         refused = self._refuse(core, url)
         if refused is not None:
             return refused
@@ -296,13 +202,6 @@ class Client:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    @staticmethod
-    def _check_mode(mode: str) -> None:
-        if mode not in _MODES:
-            raise ValueError(
-                f"mode must be 'binary' or 'structured', not {mode!r} (batches: send_batch)"
-            )
-
     def _url(self, to: str | None) -> str:
         url = to or self.target
         if not url:
@@ -311,14 +210,11 @@ class Client:
             raise ValueError(f"the target must be an http:// or https:// URL, not {url!r}")
         return url
 
-    def _refuse(self, events: list[AnyCloudEvent], url: str) -> Result | None:
+    def _refuse(self, events: list[EventLike], url: str) -> Result | None:
         if not self.validate:
             return None
         problems = [
-            v
-            for e in events
-            for v in check_attributes(event_attributes(e))
-            if v.level is Level.MUST
+            v for e in events for v in check_attributes(attributes_of(e)) if v.level is Level.MUST
         ]
         if not problems:
             return None
@@ -359,8 +255,8 @@ class Client:
 
     def _attempts(self, url: str, response: requests.Response | None) -> int:
         adapter = self.session.get_adapter(url)
-        if isinstance(adapter, _CountingAdapter):
-            return 1 + int(getattr(_retries, "count", 0))
+        if isinstance(adapter, CountingAdapter):
+            return adapter.attempts()
         retries = getattr(getattr(response, "raw", None), "retries", None)
         history = getattr(retries, "history", None)
         return 1 + len(history) if history else 1

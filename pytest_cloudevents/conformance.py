@@ -9,14 +9,17 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from enum import Enum
 from typing import Any, Final
 
+from .syntax import is_absolute_uri, is_uri_reference, parse_time
+
 __all__ = [
+    "CODES",
     "MUST_CODES",
     "SHOULD_CODES",
     "SPECVERSIONS",
+    "Code",
     "Level",
     "Violation",
     "check_attributes",
@@ -32,38 +35,55 @@ class Level(str, Enum):
     SHOULD = "SHOULD"
 
 
-#: Every code a MUST rule can produce. The codes are public API.
-MUST_CODES: Final[frozenset[str]] = frozenset(
-    {
-        "missing-id",
-        "missing-source",
-        "missing-type",
-        "missing-specversion",
-        "specversion-unknown",
-        "empty-attribute",
-        "attribute-type",
-        "integer-out-of-range",
-        "control-character",
-        "source-not-uri-reference",
-        "dataschema-not-absolute-uri",
-        "time-not-rfc3339",
-        "extension-name-invalid",
-        "datacontenttype-header-in-binary",
-        "invalid-percent-encoding",
-        "invalid-json",
-        "not-an-object",
-        "batch-not-an-array",
-        "batch-mixed-specversion",
-        "data-and-data-base64",
-        "invalid-base64",
-        "unsupported-format",
-        "body-too-large",
-    }
-)
+@dataclass(frozen=True)
+class Code:
+    """One violation code: its level, and whether it breaks the message's envelope
+    (so that lax mode has nothing it could build) rather than one attribute's value."""
 
+    level: Level
+    envelope: bool = False
+
+
+#: Every violation code, defined once. The codes are public API.
+CODES: Final[Mapping[str, Code]] = {
+    # MUST rules on attributes
+    "missing-id": Code(Level.MUST),
+    "missing-source": Code(Level.MUST),
+    "missing-type": Code(Level.MUST),
+    "missing-specversion": Code(Level.MUST),
+    "specversion-unknown": Code(Level.MUST),
+    "empty-attribute": Code(Level.MUST),
+    "attribute-type": Code(Level.MUST),
+    "integer-out-of-range": Code(Level.MUST),
+    "control-character": Code(Level.MUST),
+    "source-not-uri-reference": Code(Level.MUST),
+    "dataschema-not-absolute-uri": Code(Level.MUST),
+    "time-not-rfc3339": Code(Level.MUST),
+    "extension-name-invalid": Code(Level.MUST),
+    "datacontenttype-header-in-binary": Code(Level.MUST),
+    "invalid-percent-encoding": Code(Level.MUST),
+    # MUST rules on the envelope
+    "invalid-json": Code(Level.MUST, envelope=True),
+    "not-an-object": Code(Level.MUST, envelope=True),
+    "batch-not-an-array": Code(Level.MUST, envelope=True),
+    "batch-mixed-specversion": Code(Level.MUST, envelope=True),
+    "data-and-data-base64": Code(Level.MUST, envelope=True),
+    "invalid-base64": Code(Level.MUST, envelope=True),
+    "unsupported-format": Code(Level.MUST, envelope=True),
+    "body-too-large": Code(Level.MUST, envelope=True),
+    # SHOULD rules (a closed list)
+    "extension-name-too-long": Code(Level.SHOULD),
+    "type-not-reverse-dns": Code(Level.SHOULD),
+    "event-over-64kb": Code(Level.SHOULD),
+}
+
+#: Every code a MUST rule can produce.
+MUST_CODES: Final[frozenset[str]] = frozenset(
+    name for name, code in CODES.items() if code.level is Level.MUST
+)
 #: Every code a SHOULD rule can produce (a closed list).
 SHOULD_CODES: Final[frozenset[str]] = frozenset(
-    {"extension-name-too-long", "type-not-reverse-dns", "event-over-64kb"}
+    name for name, code in CODES.items() if code.level is Level.SHOULD
 )
 
 #: The specversions the receiver accepts.
@@ -85,8 +105,14 @@ class Violation:
     level: Level = Level.MUST
 
     def __post_init__(self) -> None:
-        if self.code not in MUST_CODES and self.code not in SHOULD_CODES:
+        if self.code not in CODES:
             raise ValueError(f"unknown violation code {self.code!r}")
+
+    @property
+    def breaks_envelope(self) -> bool:
+        """True for a violation of the message's envelope (JSON, batch, base64, size,
+        format), as opposed to one attribute's value."""
+        return CODES[self.code].envelope
 
     def __str__(self) -> str:
         where = f" [{self.attribute}]" if self.attribute else ""
@@ -123,75 +149,8 @@ _FORBIDDEN_CHAR: Final[re.Pattern[str]] = re.compile(
     "[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]"
 )
 
-_TIME: Final[re.Pattern[str]] = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|([+-])(\d{2}):(\d{2}))"
-)
-_SCHEME: Final[re.Pattern[str]] = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*")
-# RFC 3986 characters: unreserved, sub-delims, gen-delims; '%' only as a valid escape.
-_URI_CHARS: Final[re.Pattern[str]] = re.compile(
-    r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?#\[\]]|%[0-9A-Fa-f]{2})*"
-)
 # Reverse-DNS prefix: at least two dot-separated labels, e.g. "com.example".
 _REVERSE_DNS: Final[re.Pattern[str]] = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?:\..*)?")
-
-
-def parse_time(value: str) -> datetime | None:
-    """Parse an RFC 3339 timestamp strictly; None when `value` is not one.
-
-    A leap second (`:60`) is valid RFC 3339; it is returned as the last microsecond of
-    the minute because `datetime` cannot hold it.
-    """
-    m = _TIME.fullmatch(value)
-    if m is None:
-        return None
-    year, month, day, hour, minute, second = (int(m.group(i)) for i in range(1, 7))
-    fraction = m.group(7)
-    micro = int((fraction[1:] + "000000")[:6]) if fraction else 0
-    if m.group(8) in ("Z", "z"):
-        tz = timezone.utc
-    else:
-        off_h, off_m = int(m.group(10)), int(m.group(11))
-        if off_h > 23 or off_m > 59:
-            return None
-        sign = -1 if m.group(9) == "-" else 1
-        tz = timezone(sign * timedelta(hours=off_h, minutes=off_m))
-    leap = second == 60
-    try:
-        return datetime(
-            year,
-            month,
-            day,
-            hour,
-            minute,
-            59 if leap else second,
-            999999 if leap else micro,
-            tzinfo=tz,
-        )
-    except ValueError:
-        return None
-
-
-def is_uri_reference(value: str) -> bool:
-    """True when `value` is an RFC 3986 URI-reference (absolute or relative)."""
-    if _URI_CHARS.fullmatch(value) is None or value.count("#") > 1:
-        return False
-    head = re.split(r"[/?#]", value, maxsplit=1)[0]
-    if ":" in head:  # a scheme, or a relative reference whose first segment has a colon
-        scheme = head.split(":", 1)[0]
-        if _SCHEME.fullmatch(scheme) is None:
-            return False
-    rest = value.split("#", 1)[0].split("?", 1)[0]
-    # '[' and ']' are only allowed around an IP literal in the authority.
-    after_authority = rest
-    if "//" in rest:
-        after_authority = rest.split("//", 1)[1].partition("/")[2]
-    return "[" not in after_authority and "]" not in after_authority
-
-
-def is_absolute_uri(value: str) -> bool:
-    """True when `value` is an absolute URI: a scheme, then a valid URI-reference."""
-    scheme, sep, _ = value.partition(":")
-    return bool(sep) and _SCHEME.fullmatch(scheme) is not None and is_uri_reference(value)
 
 
 def _check_string(name: str, value: str) -> list[Violation]:

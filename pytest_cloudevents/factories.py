@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Final
 
 from .conformance import check_attributes
-from .wire import AnyCloudEvent, RawEvent, build_event, format_time
+from .events import CloudEvent, build, format_time
 
 if TYPE_CHECKING:
     from faker import Faker
@@ -58,7 +58,7 @@ class EventFactory:
             raise TypeError(f"define takes an event type such as 'com.example.x', not {type!r}")
         self._templates[type] = _Template(dict(attributes), data)
 
-    def make(self, type: str, *, data: Value = None, **attributes: Value) -> AnyCloudEvent:
+    def make(self, type: str, *, data: Value = None, **attributes: Value) -> CloudEvent:
         """One valid event of `type`; keywords override the template of that type."""
         if not isinstance(type, str):
             raise TypeError(
@@ -89,9 +89,9 @@ class EventFactory:
                 f"make({type!r}) would build an event that breaks the CloudEvents spec: {rules}."
                 " For deliberately broken messages use invalid_messages() and client.send_raw"
             )
-        return build_event(RawEvent(raw, payload))
+        return build(raw, payload)
 
-    def make_many(self, count: int, type: str, **attributes: Value) -> list[AnyCloudEvent]:
+    def make_many(self, count: int, type: str, **attributes: Value) -> list[CloudEvent]:
         """`count` events of `type`, each with its own id (and fresh fake data)."""
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             raise ValueError(f"count must be a whole number >= 0, not {count!r}")

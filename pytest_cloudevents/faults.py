@@ -1,7 +1,7 @@
 """Fault behaviours, and the rule list that picks one for each delivery.
 
 `from pytest_cloudevents import faults`, then `receiver.inject(faults.status(503), times=2)`.
-Faults are plain data; the receiver's WSGI application carries them out.
+Faults are plain data; the delivery application (`app.py`) carries them out.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from datetime import datetime, timezone
 from email.utils import format_datetime
 from typing import TYPE_CHECKING
 
+from .events import EventLike
 from .matching import Matcher
-from .wire import AnyCloudEvent
 
 if TYPE_CHECKING:
     from .recording import Delivery
@@ -88,13 +88,13 @@ class Disconnect:
 class Reply:
     """Answer with a CloudEvent in `mode` ("binary" or "structured") and `status`."""
 
-    event: AnyCloudEvent
+    event: EventLike
     mode: str = "binary"
     status: int = 200
 
     @property
     def name(self) -> str:
-        return f"reply({self.event.get_type()})"
+        return f"reply({self.event.get_attributes().get('type')})"
 
 
 @dataclass(frozen=True)
@@ -163,7 +163,7 @@ def disconnect() -> Disconnect:
     return Disconnect()
 
 
-def reply(event: AnyCloudEvent, mode: str = "binary", status: int = 200) -> Reply:
+def reply(event: EventLike, mode: str = "binary", status: int = 200) -> Reply:
     """Answer with `event` in `mode` ("binary" or "structured") and HTTP `status`."""
     if not hasattr(event, "get_attributes"):
         raise TypeError(f"reply takes a CloudEvent (cloudevents.core), not {event!r}")
@@ -241,13 +241,19 @@ class RuleList:
     def pick(self, delivery: Delivery) -> Fault | None:
         """The fault for this delivery, using one of its rule's `times`; None for none.
 
-        A flaky draw that does not fire counts as a rule that did not match.
+        `when` predicates run outside the list's lock (they may call back into the
+        receiver); whatever they raise propagates. A flaky draw that does not fire counts
+        as a rule that did not match.
         """
         if not self._rules:  # no rule injected: nothing to lock for
             return None
         with self._lock:
-            for rule in self._rules:
-                if rule.exhausted or not rule.applies_to(delivery):
+            rules = list(self._rules)
+        for rule in rules:
+            if rule.exhausted or not rule.applies_to(delivery):
+                continue
+            with self._lock:
+                if rule.exhausted or rule not in self._rules:  # used up or cleared meanwhile
                     continue
                 fault = rule.fault
                 if isinstance(fault, Flaky):
@@ -257,6 +263,11 @@ class RuleList:
                 rule.hits += 1
                 return fault
         return None
+
+    def snapshot(self) -> list[Rule]:
+        """The rules, in injection order."""
+        with self._lock:
+            return list(self._rules)
 
     def clear(self) -> None:
         """Remove every rule."""

@@ -5,6 +5,7 @@ Thin by design: every behaviour lives in the modules it delegates to.
 
 from __future__ import annotations
 
+import traceback
 import zlib
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
@@ -13,16 +14,18 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .client import Client
+from .events import is_event
 from .factories import EventFactory
 from .matching import Matcher
+from .options import Options
 from .receiver import Receiver
-from .sink import Sink, SinkOptions
+from .sink import Sink
 
 if TYPE_CHECKING:
     from .mock import CeMock
 
 _STATE = pytest.StashKey["_TestState"]()
-_DEFAULTS = pytest.StashKey[dict[str, Any]]()
+_SESSION_OPTIONS = pytest.StashKey[Options]()
 _MARKER_KEYS = ("strict", "check_rejected", "seed")
 
 
@@ -105,24 +108,35 @@ def _marker(item: pytest.Item) -> dict[str, Any]:
     return dict(marker.kwargs)
 
 
-def sink_defaults(config: pytest.Config, item: pytest.Item | None = None) -> dict[str, Any]:
-    """Receiver and sink keyword defaults from the command line, ini and the marker."""
-    base = config.stash.get(_DEFAULTS, None)
-    if base is None:  # read once per session
+def session_options(config: pytest.Config) -> Options:
+    """The options from the command line and the ini file (read once per session)."""
+    options = config.stash.get(_SESSION_OPTIONS, None)
+    if options is None:
         strict = bool(config.getini("cloudevents_strict")) and not config.getoption("ce_lax")
-        base = {
-            "strict": strict,
-            "ack_status": _ini_number(config, "cloudevents_ack_status", int),
-            "wait_timeout": _ini_number(config, "cloudevents_wait_timeout", float),
-            "max_body": _ini_number(config, "cloudevents_max_body", int),
-            "check_rejected": bool(config.getini("cloudevents_check_rejected")),
-        }
-        config.stash[_DEFAULTS] = base
-    options = dict(base)
-    if item is not None:
-        marker = _state(item).marker
-        options.update({k: marker[k] for k in ("strict", "check_rejected") if k in marker})
+        try:
+            options = Options(
+                strict=strict,
+                ack_status=_ini_number(config, "cloudevents_ack_status", int),
+                wait_timeout=_ini_number(config, "cloudevents_wait_timeout", float),
+                max_body=_ini_number(config, "cloudevents_max_body", int),
+                check_rejected=bool(config.getini("cloudevents_check_rejected")),
+            )
+        except (TypeError, ValueError) as exc:
+            raise pytest.UsageError(f"cloudevents ini settings: {exc}") from None
+        config.stash[_SESSION_OPTIONS] = options
     return options
+
+
+def options_for(item: pytest.Item) -> Options:
+    """The session's options with this test's marker and seed merged in."""
+    state = _state(item)
+    marker: dict[str, Any] = {
+        k: state.marker[k] for k in ("strict", "check_rejected") if k in state.marker
+    }
+    try:
+        return session_options(item.config).merged({**marker, "seed": state.seed})
+    except (TypeError, ValueError) as exc:
+        raise pytest.UsageError(f"@pytest.mark.cloudevents on {item.nodeid}: {exc}") from None
 
 
 def seed_for(item: pytest.Item, marker: dict[str, Any]) -> int:
@@ -155,7 +169,7 @@ def _ce_session_receiver(pytestconfig: pytest.Config) -> Iterator[Receiver]:
     receiver = Receiver(
         host=pytestconfig.getoption("ce_host"),
         advertise_host=pytestconfig.getoption("ce_advertise_host"),
-        **sink_defaults(pytestconfig),
+        options=session_options(pytestconfig),
     )
     yield receiver
     receiver.stop()
@@ -168,10 +182,8 @@ def ce_receiver(_ce_session_receiver: Receiver, request: pytest.FixtureRequest) 
     service under test at `ce_receiver.url`."""
     receiver = _ce_session_receiver
     receiver.reset()
-    state = _state(request.node)
-    receiver.options = SinkOptions(**sink_defaults(request.config, request.node))
-    receiver.seed = state.seed
-    state.sinks.append(receiver)
+    receiver.options = options_for(request.node)
+    _state(request.node).sinks.append(receiver)
     return receiver
 
 
@@ -182,16 +194,15 @@ def make_ce_receiver(request: pytest.FixtureRequest) -> Iterator[Callable[..., R
     state = _state(request.node)
     made: list[Receiver] = []
     config = request.config
+    base = options_for(request.node)
 
-    def make(**options: Any) -> Receiver:
-        settings: dict[str, Any] = {
-            "host": config.getoption("ce_host"),
-            "advertise_host": config.getoption("ce_advertise_host"),
-            **sink_defaults(config, request.node),
-            "seed": state.seed,
-        }
-        settings.update(options)
-        receiver = Receiver(**settings)
+    def make(**settings: Any) -> Receiver:
+        host = settings.pop("host", config.getoption("ce_host"))
+        advertise = settings.pop("advertise_host", config.getoption("ce_advertise_host"))
+        port = settings.pop("port", 0)
+        receiver = Receiver(
+            host=host, port=port, advertise_host=advertise, options=base.merged(settings)
+        )
         made.append(receiver)
         state.sinks.append(receiver)
         return receiver
@@ -210,10 +221,8 @@ def ce_mock(request: pytest.FixtureRequest) -> Iterator[CeMock]:
     from .mock import CeMock
 
     state = _state(request.node)
-    defaults = {**sink_defaults(request.config, request.node), "seed": state.seed}
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        ce_mock = CeMock(mock, defaults, on_sink=state.sinks.append)
-        yield ce_mock
+        yield CeMock(mock, options_for(request.node), on_sink=state.sinks.append)
 
 
 @pytest.fixture
@@ -240,21 +249,25 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         return result
     lines: list[str] = []
     for sink in state.sinks:
-        problems = sink.unseen_problems()
+        problems = sink._unseen_problems()
         if not problems:
             continue
         lines.append(f"{sink!r}:")
-        for d in problems:
-            if d.outcome == "error":
-                lines.append(f"  delivery #{d.seq}: the handler raised {d.error!r}")
+        for number, d in problems:
+            if d.outcome == "error" and d.error is not None:
+                lines.append(
+                    f"  delivery #{number}: user code (the handler or a when= predicate)"
+                    f" raised {d.error!r}"
+                )
+                trace = traceback.format_exception(type(d.error), d.error, d.error.__traceback__)
+                lines += [f"    {line}" for chunk in trace for line in chunk.rstrip().split("\n")]
             else:
-                lines.append(f"  delivery #{d.seq} was rejected and the test never checked it:")
+                lines.append(f"  delivery #{number} was rejected and the test never checked it:")
                 lines += [f"    {v}" for v in d.violations]
     if lines:
         pytest.fail(
             "cloudevents: problems the test did not assert on (check them with"
-            " receiver.assert_rejected(...) or receiver.rejected, or set"
-            " check_rejected=False):\n" + "\n".join(lines),
+            " receiver.assert_rejected(...), or set check_rejected=False):\n" + "\n".join(lines),
             pytrace=False,
         )
     return result
@@ -275,19 +288,15 @@ def pytest_runtest_makereport(
     return report
 
 
-def _is_event(value: object) -> bool:
-    return hasattr(value, "get_attributes") and hasattr(value, "get_data")
-
-
 def pytest_assertrepr_compare(
     config: pytest.Config, op: str, left: object, right: object
 ) -> list[str] | None:
     """Explain `event == match(...)` attribute by attribute."""
     if op != "==":
         return None
-    if isinstance(right, Matcher) and _is_event(left):
+    if isinstance(right, Matcher) and is_event(left):
         matcher, event = right, left
-    elif isinstance(left, Matcher) and _is_event(right):
+    elif isinstance(left, Matcher) and is_event(right):
         matcher, event = left, right
     else:
         return None

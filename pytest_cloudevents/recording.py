@@ -5,18 +5,18 @@ from __future__ import annotations
 import bisect
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, NamedTuple, TypeVar
+from typing import Literal, NamedTuple
 
 from .conformance import Violation
-from .wire import AnyCloudEvent, HeaderMap, Mode
+from .events import CloudEvent
+from .wire import HeaderMap, WireMode
 
 __all__ = ["Arrival", "Delivery", "DeliveryLog", "DeliveryOutcome", "HeaderMap"]
 
-DeliveryOutcome = Literal["accepted", "rejected", "faulted", "error"]
-T = TypeVar("T")
+DeliveryOutcome = Literal["pending", "accepted", "rejected", "faulted", "error", "abandoned"]
 
 
 @dataclass(eq=False)
@@ -24,9 +24,10 @@ class Delivery:
     """One HTTP request that carried a message, whatever became of it.
 
     `events` are the events the message decoded to (also for a faulted delivery, so that
-    `attempts` can find them; empty when rejected). `status` is None where the connection
-    was dropped without a response. `fault` names the fault that answered, `error` holds
-    the exception a handler raised.
+    `attempts` can find them; empty when rejected). `outcome` is `pending` while a delay
+    holds it. `status` is None where the connection was dropped without a response (or
+    the client went away: `abandoned`). `fault` names the fault that answered, `error`
+    holds the exception a handler or predicate raised.
     """
 
     seq: int
@@ -38,9 +39,9 @@ class Delivery:
     headers: HeaderMap
     body: bytes
     remote_addr: str | None
-    mode: Mode | None = None
-    events: list[AnyCloudEvent] = field(default_factory=list)
-    outcome: DeliveryOutcome = "accepted"
+    mode: WireMode | None = None
+    events: list[CloudEvent] = field(default_factory=list)
+    outcome: DeliveryOutcome = "pending"
     status: int | None = None
     violations: list[Violation] = field(default_factory=list)
     warnings: list[Violation] = field(default_factory=list)
@@ -48,7 +49,7 @@ class Delivery:
     error: BaseException | None = None
 
     @property
-    def event(self) -> AnyCloudEvent:
+    def event(self) -> CloudEvent:
         """The only event of the delivery; raises for a batch or a rejected message."""
         if len(self.events) != 1:
             raise ValueError(
@@ -62,17 +63,18 @@ class Delivery:
         """The codes of the MUST violations that rejected it (empty otherwise)."""
         return [v.code for v in self.violations]
 
-    def summary(self) -> str:
-        """One line for the delivery log: seq, method, path, mode, type, id, outcome,
-        status and violation codes."""
+    def summary(self, number: int | None = None) -> str:
+        """One line for the delivery log: the number (`seq` unless given), method, path,
+        mode, type, id, outcome, status and violation codes."""
         first = self.events[0] if self.events else None
         kind = first.get_type() if first else "-"
         ident = first.get_id() if first else "-"
         if len(self.events) > 1:
             kind, ident = f"{kind} (+{len(self.events) - 1} more)", f"{ident},..."
         status = "no response" if self.status is None else str(self.status)
+        shown = self.seq if number is None else number
         line = (
-            f"#{self.seq} {self.method} {self.path} {self.mode or '-'} type={kind}"
+            f"#{shown} {self.method} {self.path} {self.mode or '-'} type={kind}"
             f" id={ident} -> {self.outcome} {status}"
         )
         if self.fault:
@@ -95,16 +97,20 @@ class Arrival(NamedTuple):
 
 
 class DeliveryLog:
-    """Deliveries in arrival order, safe to append from server threads and to wait on.
+    """Deliveries in arrival order, safe to fill from server threads and to wait on.
 
-    Each delivery takes a sequence number when it arrives and enters the log when it has
-    been answered; `clear` starts a new generation, and a delivery that arrived in an
-    earlier one is never recorded after it.
+    A delivery takes a sequence number when it arrives (`begin`), enters the log once it is
+    decoded (`add`, as `pending`), and is `settle`d when answered. `clear` starts a new
+    generation: a delivery that arrived in an earlier one is never recorded after it.
+    Accepted events are indexed as they settle, so waits look only at what is new.
     """
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._items: list[Delivery] = []
+        self._events: list[CloudEvent] = []  # accepted events, in arrival order
+        self._event_seqs: list[int] = []  # the seq of each accepted event's delivery
+        self._reorders = 0  # bumped when events are inserted before the end, or cleared
         self._seq = 0
         self._generation = 0
         self._cancelled = threading.Event()
@@ -115,15 +121,40 @@ class DeliveryLog:
             self._seq += 1
             return Arrival(self._seq, self._generation, time.monotonic(), self._cancelled)
 
-    def record(self, delivery: Delivery, generation: int) -> bool:
-        """Add an answered delivery, in seq order; False when a clear came in between."""
+    def add(self, delivery: Delivery, generation: int) -> None:
+        """Put a decoded delivery in the log (in seq order) before it is answered."""
+        with self._cond:
+            if generation != self._generation:
+                return
+            items = self._items
+            if not items or items[-1].seq < delivery.seq:
+                items.append(delivery)  # the common case: decoded in arrival order
+            else:
+                bisect.insort(items, delivery, key=lambda d: d.seq)
+            self._cond.notify_all()
+
+    def settle(self, delivery: Delivery, generation: int) -> bool:
+        """The delivery was answered (its outcome is set): index its events and wake the
+        waiters. Adds it first if it is not in the log yet. False when a clear came in
+        between (it is then not recorded)."""
         with self._cond:
             if generation != self._generation:
                 return False
-            if not self._items or self._items[-1].seq < delivery.seq:
-                self._items.append(delivery)  # the common case: answered in arrival order
-            else:
-                bisect.insort(self._items, delivery, key=lambda d: d.seq)
+            items = self._items
+            if not items or items[-1].seq < delivery.seq:
+                items.append(delivery)
+            elif delivery.outcome != "pending" and not _contains(items, delivery):
+                bisect.insort(items, delivery, key=lambda d: d.seq)
+            if delivery.outcome == "accepted" and delivery.events:
+                seqs = self._event_seqs
+                if not seqs or seqs[-1] <= delivery.seq:
+                    self._events += delivery.events
+                    seqs += [delivery.seq] * len(delivery.events)
+                else:  # a held delivery answered after later ones
+                    at = bisect.bisect_right(seqs, delivery.seq)
+                    self._events[at:at] = delivery.events
+                    seqs[at:at] = [delivery.seq] * len(delivery.events)
+                    self._reorders += 1
             self._cond.notify_all()
             return True
 
@@ -137,6 +168,9 @@ class DeliveryLog:
         """Forget every delivery; in-flight ones are cut short and never recorded."""
         with self._cond:
             self._items.clear()
+            self._events.clear()
+            self._event_seqs.clear()
+            self._reorders += 1
             self._generation += 1
             self._cancelled.set()
             self._cancelled = threading.Event()
@@ -152,38 +186,56 @@ class DeliveryLog:
         with self._cond:
             return list(self._items)
 
-    def __iter__(self) -> Iterator[Delivery]:
-        return iter(self.snapshot())
+    def events(self) -> list[CloudEvent]:
+        """A copy of the accepted events, batches flattened, in arrival order."""
+        with self._cond:
+            return list(self._events)
 
     def __len__(self) -> int:
         with self._cond:
             return len(self._items)
 
-    def wait(
-        self, compute: Callable[[list[Delivery]], T], done: Callable[[T], bool], timeout: float
-    ) -> tuple[T, bool]:
-        """Block until `done(compute(deliveries))` or `timeout` seconds have passed.
+    def wait_events(
+        self, matches: Callable[[CloudEvent], bool], done: Callable[[int], bool], timeout: float
+    ) -> tuple[list[CloudEvent], bool]:
+        """Block until `done(number of accepted events that match)` or `timeout` seconds.
 
-        Wakes on every recorded delivery (a condition variable, no polling); returns the
-        last computed value and whether `done` held.
+        Wakes on every settled delivery (a condition variable, no polling) and looks only
+        at events accepted since the last look. `matches` runs outside the log's lock.
+        Returns the matching events in arrival order and whether `done` held.
         """
         deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                value = compute(self._items)
-                if done(value):
-                    return value, True
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return value, False
-                self._cond.wait(remaining)
+        found: list[tuple[int, CloudEvent]] = []
+        cursor, reorders = 0, -1
+        while True:
+            with self._cond:
+                if reorders != self._reorders:  # something moved: look at everything again
+                    found, cursor, reorders = [], 0, self._reorders
+                fresh = list(zip(self._event_seqs[cursor:], self._events[cursor:], strict=True))
+                cursor = len(self._events)
+            found += [(seq, e) for seq, e in fresh if matches(e)]
+            if done(len(found)):
+                return [e for _, e in found], True
+            with self._cond:
+                if reorders == self._reorders and cursor == len(self._events):
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return [e for _, e in found], False
+                    self._cond.wait(remaining)
 
     def describe(self, limit: int = 50) -> str:
-        """The log as text, one delivery a line (the last `limit` of them)."""
+        """The log as text, one delivery a line (the last `limit` of them), numbered from
+        1 in the order they arrived since the last clear."""
         items = self.snapshot()
         if not items:
             return "  (no deliveries)"
-        lines = [f"  {d.summary()}" for d in items[-limit:]]
-        if len(items) > limit:
-            lines.insert(0, f"  ... {len(items) - limit} earlier deliveries not shown")
+        first = max(0, len(items) - limit)
+        lines = [f"  {d.summary(first + i + 1)}" for i, d in enumerate(items[first:])]
+        if first:
+            lines.insert(0, f"  ... {first} earlier deliveries not shown")
         return "\n".join(lines)
+
+
+def _contains(items: list[Delivery], delivery: Delivery) -> bool:
+    at = bisect.bisect_left(items, delivery.seq, key=lambda d: d.seq)
+    return at < len(items) and items[at] is delivery

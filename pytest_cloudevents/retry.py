@@ -9,11 +9,25 @@ or `d`, `d`, `d` (sdk-go's "linear", a constant period).
 
 from __future__ import annotations
 
+import copy
+import threading
 from typing import Any, Final, Literal
 
+import requests
+from requests.adapters import HTTPAdapter
 from urllib3.util import Retry
 
-__all__ = ["KNATIVE_STATUSES", "SDK_GO_STATUSES", "ShapedRetry", "from_int", "knative", "sdk_go"]
+__all__ = [
+    "KNATIVE_STATUSES",
+    "SDK_GO_STATUSES",
+    "CountingAdapter",
+    "ShapedRetry",
+    "counting",
+    "from_int",
+    "knative",
+    "retry_of",
+    "sdk_go",
+]
 
 #: Knative Eventing retries 404, 408, 409, 429 and every 5xx.
 KNATIVE_STATUSES: Final[frozenset[int]] = frozenset({404, 408, 409, 429, *range(500, 600)})
@@ -113,3 +127,65 @@ def sdk_go(
 def from_int(retries: int) -> ShapedRetry:
     """What `Client(retry=N)` means: N retries with the Knative status set and backoff."""
     return knative(retries)
+
+
+# --------------------------------------------------------------------------- counting
+# `Result.attempts` must be exact: a counting copy of the user's Retry notes every retry
+# urllib3 allows, per thread, and the adapter reads the count back after the send.
+
+_retries = threading.local()
+_COUNTING: dict[type[Retry], type[Retry]] = {}
+_COUNTING_LOCK = threading.Lock()
+
+
+def counting(retry: Retry) -> Retry:
+    """A copy of `retry` that counts, per thread, the retries it allows, and that returns
+    the last response instead of raising on the final status."""
+    base = type(retry)
+    with _COUNTING_LOCK:
+        cls = _COUNTING.get(base)
+        if cls is None:
+
+            def increment(self: Retry, *args: Any, **kwargs: Any) -> Retry:
+                new = base.increment(self, *args, **kwargs)  # raises when exhausted
+                _retries.count = getattr(_retries, "count", 0) + 1
+                return new
+
+            cls = type(f"Counting{base.__name__}", (base,), {"increment": increment})
+            _COUNTING[base] = cls
+    counted = copy.copy(retry)
+    counted.__class__ = cls
+    counted.raise_on_status = False
+    return counted
+
+
+class CountingAdapter(HTTPAdapter):
+    """An adapter whose retries are counted (give it a `counting(...)` Retry)."""
+
+    def send(
+        self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
+    ) -> requests.Response:
+        _retries.count = 0
+        return super().send(request, *args, **kwargs)
+
+    @staticmethod
+    def attempts() -> int:
+        """HTTP requests this thread's last send made: 1 + the retries allowed."""
+        return 1 + int(getattr(_retries, "count", 0))
+
+
+def retry_of(retry: Retry | int | None) -> Retry:
+    """What a client's `retry=` means: a Retry as given, N retries (`from_int`), or None
+    (no retries)."""
+    if retry is None:
+        return Retry(0, read=False, raise_on_status=False)
+    if isinstance(retry, bool):
+        raise TypeError("retry takes a urllib3 Retry, a number of retries, or None; not a bool")
+    if isinstance(retry, int):
+        return from_int(retry)
+    if isinstance(retry, Retry):
+        return retry
+    raise TypeError(
+        f"retry takes a urllib3 Retry, a number of retries, or None, not {retry!r};"
+        " see pytest_cloudevents.retry.knative()"
+    )

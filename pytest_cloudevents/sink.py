@@ -1,5 +1,5 @@
 """The interface `Receiver` and `MockSink` share: what was recorded, waiting, assertions,
-fault rules and handlers. The WSGI application in `receiver.py` fills the log."""
+fault rules and handlers. The delivery application (`app.py`) fills the log."""
 
 from __future__ import annotations
 
@@ -9,52 +9,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .faults import Fault, Rule, RuleList, When
+from .app import DeliveryApp, Handler
+from .conformance import MUST_CODES
+from .events import CloudEvent
+from .faults import Fault, Rule, When
 from .matching import Matcher, closest, combine
-from .recording import Delivery, DeliveryLog
-from .wire import AnyCloudEvent
+from .options import Options, check_seconds, check_whole
+from .recording import Delivery
 
-__all__ = ["Attempts", "Handler", "Sink", "SinkOptions"]
+__all__ = ["Attempts", "Handler", "Sink"]
 
-#: A handler: called once per accepted event; None acknowledges, a CloudEvent replies,
-#: a fault answers with that fault.
-Handler = Callable[[AnyCloudEvent], "AnyCloudEvent | Fault | None"]
-MatchArg = Matcher | Callable[[AnyCloudEvent], bool] | None
-
-
-@dataclass
-class SinkOptions:
-    """The settings of a receiver or sink; see `Receiver` for their meaning."""
-
-    strict: bool = True
-    ack_status: int = 202
-    wait_timeout: float = 5.0
-    max_body: int = 10 * 1024 * 1024
-    check_rejected: bool = True
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.strict, bool):
-            raise TypeError(f"strict must be True or False, not {self.strict!r}")
-        if not isinstance(self.check_rejected, bool):
-            raise TypeError(f"check_rejected must be True or False, not {self.check_rejected!r}")
-        if (
-            isinstance(self.ack_status, bool)
-            or not isinstance(self.ack_status, int)
-            or not (200 <= self.ack_status <= 299)
-        ):
-            raise ValueError(f"ack_status must be a 2xx status code, not {self.ack_status!r}")
-        if (
-            isinstance(self.wait_timeout, bool)
-            or not isinstance(self.wait_timeout, (int, float))
-            or (self.wait_timeout < 0)
-        ):
-            raise ValueError(f"wait_timeout must be seconds >= 0, not {self.wait_timeout!r}")
-        if (
-            isinstance(self.max_body, bool)
-            or not isinstance(self.max_body, int)
-            or self.max_body < 1
-        ):
-            raise ValueError(f"max_body must be a positive number of bytes, not {self.max_body!r}")
+MatchArg = Matcher | Callable[[CloudEvent], bool] | None
 
 
 @dataclass(frozen=True)
@@ -90,38 +55,49 @@ class Attempts:
 class Sink:
     """What a recording endpoint offers a test. Built by `Receiver` and `MockSink`."""
 
-    def __init__(self, options: SinkOptions, *, seed: int = 0) -> None:
-        self.options = options
-        self.log = DeliveryLog()
-        self.rules = RuleList()
-        self.handler: Handler | None = None
-        self.seed = seed
+    def __init__(self, options: Options) -> None:
+        if not isinstance(options, Options):
+            raise TypeError(f"options must be an Options, not {options!r}")
+        self._app = DeliveryApp(options)
+        self._log = self._app.log
+        self._rules = self._app.rules
         self._seen_rejected: set[int] = set()
         self._lock = threading.Lock()
+
+    @property
+    def options(self) -> Options:
+        """The settings in force (the plugin replaces them for each test)."""
+        return self._app.options
+
+    @options.setter
+    def options(self, options: Options) -> None:
+        if not isinstance(options, Options):
+            raise TypeError(f"options must be an Options, not {options!r}")
+        self._app.options = options
 
     # -- reading what arrived ----------------------------------------------------------
 
     @property
     def deliveries(self) -> list[Delivery]:
-        """Every request that carried a message, in arrival order, any outcome."""
-        return self.log.snapshot()
+        """Every request that carried a message, in arrival order, any outcome (pending
+        ones too)."""
+        return self._log.snapshot()
 
     @property
-    def events(self) -> list[AnyCloudEvent]:
+    def events(self) -> list[CloudEvent]:
         """Accepted events, batches flattened, in arrival order."""
-        return _accepted(self.log.snapshot())
+        return self._log.events()
 
     @property
     def rejected(self) -> list[Delivery]:
-        """Deliveries rejected for breaking a MUST rule (reading this marks them seen)."""
-        found = [d for d in self.log.snapshot() if d.outcome == "rejected"]
-        self._mark_seen(found)
-        return found
+        """Deliveries rejected for breaking a MUST rule. A plain read: only
+        `assert_rejected` marks them seen for the after-test check."""
+        return [d for d in self._log.snapshot() if d.outcome == "rejected"]
 
-    def matching(self, match: MatchArg = None, **criteria: Any) -> list[AnyCloudEvent]:
+    def matching(self, match: MatchArg = None, **criteria: Any) -> list[CloudEvent]:
         """Accepted events that meet `match` and `criteria`."""
         matcher = combine(match, criteria)
-        return [e for e in self.events if matcher.matches(e)]
+        return [e for e in self._log.events() if matcher.matches(e)]
 
     def attempts(self, event_id: str | None = None, **criteria: Any) -> Attempts:
         """The deliveries (any outcome but rejected) carrying an event with this id and
@@ -131,7 +107,7 @@ class Sink:
         if not criteria:
             raise TypeError("attempts needs an event id or criteria, e.g. attempts('order-1')")
         matcher = combine(None, criteria)
-        found = [d for d in self.log.snapshot() if any(matcher.matches(e) for e in d.events)]
+        found = [d for d in self._log.snapshot() if any(matcher.matches(e) for e in d.events)]
         return Attempts(found)
 
     # -- waiting and asserting -----------------------------------------------------------
@@ -143,18 +119,21 @@ class Sink:
         count: int = 1,
         timeout: float | None = None,
         **criteria: Any,
-    ) -> list[AnyCloudEvent]:
+    ) -> list[CloudEvent]:
         """Block until at least `count` matching events were accepted; return them.
 
-        Raises AssertionError with the delivery log when `timeout` (default: the
+        Raises AssertionError saying what arrived instead when `timeout` (default: the
         receiver's wait_timeout) passes first.
         """
+        __tracebackhide__ = True
+        check_whole("count", count, minimum=1)
         matcher = combine(match, criteria)
-        found, ok = self._wait(matcher, lambda n: n >= count, timeout)
+        seconds = self._timeout(timeout)
+        found, ok = self._log.wait_events(matcher.matches, lambda n: n >= count, seconds)
         if not ok:
             raise AssertionError(
                 self._failure(
-                    f"timed out after {self._timeout(timeout):g}s waiting for {count}"
+                    f"timed out after {seconds:g}s waiting for {count}"
                     f" event(s) {matcher!r}; {len(found)} arrived",
                     matcher,
                 )
@@ -168,14 +147,18 @@ class Sink:
         count: int | None = None,
         timeout: float | None = None,
         **criteria: Any,
-    ) -> list[AnyCloudEvent]:
+    ) -> list[CloudEvent]:
         """Assert matching events were accepted: at least one, or exactly `count`.
 
         Waits up to `timeout` for them to arrive; returns the matching events.
         """
+        __tracebackhide__ = True
+        if count is not None:
+            check_whole("count", count, minimum=0)
         matcher = combine(match, criteria)
-        wanted = 1 if count is None else count
-        found, _ = self._wait(matcher, lambda n: n >= wanted, timeout)
+        wanted = 1 if count is None else max(count, 1)
+        seconds = self._timeout(timeout)
+        found, _ = self._log.wait_events(matcher.matches, lambda n: n >= wanted, seconds)
         if count is None and not found:
             raise AssertionError(
                 self._failure(f"expected an event {matcher!r}, none arrived", matcher)
@@ -192,8 +175,10 @@ class Sink:
         self, match: MatchArg = None, *, within: float = 0.0, **criteria: Any
     ) -> None:
         """Assert no matching event was accepted, watching for `within` more seconds."""
+        __tracebackhide__ = True
+        seconds = check_seconds("within", within)
         matcher = combine(match, criteria)
-        found, _ = self._wait(matcher, lambda n: n > 0, within)
+        found, _ = self._log.wait_events(matcher.matches, lambda n: n > 0, seconds)
         if found:
             raise AssertionError(
                 self._failure(f"expected no event {matcher!r}, got {len(found)}", None)
@@ -207,11 +192,14 @@ class Sink:
         At least one without `count`, exactly `count` with it. Marks them seen, so the
         after-test check does not fail the test for them.
         """
-        from .conformance import MUST_CODES
-
+        __tracebackhide__ = True
         if code is not None and code not in MUST_CODES:
             raise ValueError(f"{code!r} is not a violation code; use one of {sorted(MUST_CODES)}")
+        if count is not None:
+            check_whole("count", count, minimum=0)
         rejected = self.rejected
+        with self._lock:
+            self._seen_rejected.update(d.seq for d in rejected)
         found = [d for d in rejected if code is None or code in d.codes]
         what = "a rejected delivery" + (f" with {code!r}" if code else "")
         if (count is None and not found) or (count is not None and len(found) != count):
@@ -224,78 +212,66 @@ class Sink:
     def inject(self, fault: Fault, *, times: int | None = None, when: When = None) -> Rule:
         """Add a fault rule: the first rule whose `when` holds and that has `times`
         left answers a delivery. Returns the rule (see `Rule.hits`)."""
-        return self.rules.add(fault, times, when, self.seed)
+        return self._rules.add(fault, times, when, self.options.seed)
 
     def handle(self, fn: Handler | None) -> None:
         """Answer accepted events with `fn(event)`: None acknowledges, a CloudEvent
-        replies, a fault answers with that fault; an exception answers 500 and fails
-        the test. `None` removes the handler."""
+        replies, a fault answers with that fault (once: a handler's `delay` holds and then
+        acknowledges); anything it raises answers 500 and fails the test. `None` removes
+        the handler."""
         if fn is not None and not callable(fn):
             raise TypeError(f"handle takes a function of the event, not {fn!r}")
-        self.handler = fn
+        self._app.handler = fn
 
     def reset(self) -> None:
         """Forget deliveries, rules and the handler; cut in-flight delays short."""
         with self._lock:
-            self.log.clear()
-            self.rules.clear()
-            self.handler = None
+            self._log.clear()
+            self._rules.clear()
+            self._app.handler = None
             self._seen_rejected.clear()
 
-    # -- for the plugin's after-test check -----------------------------------------------
+    # -- for the plugin's after-test check and report -------------------------------------
 
-    def unseen_problems(self) -> list[Delivery]:
-        """Rejected deliveries nobody looked at (when check_rejected), and handler errors."""
+    def _unseen_problems(self) -> list[tuple[int, Delivery]]:
+        """(number in the log, delivery) of rejected deliveries nobody asserted on (when
+        check_rejected), and of handler and predicate errors."""
+        with self._lock:
+            seen = set(self._seen_rejected)
         out = []
-        for d in self.log.snapshot():
+        for number, d in enumerate(self._log.snapshot(), 1):
             if d.outcome == "error" or (
-                d.outcome == "rejected"
-                and self.options.check_rejected
-                and d.seq not in self._seen_rejected
+                d.outcome == "rejected" and self.options.check_rejected and d.seq not in seen
             ):
-                out.append(d)
+                out.append((number, d))
         return out
 
     def describe(self) -> str:
         """A title line and the delivery log."""
-        return f"{self!r}\n{self.log.describe()}"
+        return f"{self!r}\n{self._log.describe()}"
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _mark_seen(self, deliveries: list[Delivery]) -> None:
-        with self._lock:
-            self._seen_rejected.update(d.seq for d in deliveries)
-
     def _timeout(self, timeout: float | None) -> float:
-        return self.options.wait_timeout if timeout is None else timeout
-
-    def _wait(
-        self, matcher: Matcher, done: Callable[[int], bool], timeout: float | None
-    ) -> tuple[list[AnyCloudEvent], bool]:
-        found, ok = self.log.wait(
-            lambda items: [e for e in _accepted(items) if matcher.matches(e)],
-            lambda events: done(len(events)),
-            self._timeout(timeout),
-        )
-        return found, ok
+        if timeout is None:
+            return self.options.wait_timeout
+        return check_seconds("timeout", timeout)
 
     def _failure(self, headline: str, matcher: Matcher | None) -> str:
-        deliveries = self.log.snapshot()
+        """The headline, the closest event's differences and the rejected deliveries'
+        violations (the delivery log itself is in the report's `cloudevents` section)."""
+        deliveries = self._log.snapshot()
         lines = [headline]
         if matcher is not None:
-            near = closest(matcher, _accepted(deliveries))
+            near = closest(matcher, self._log.events())
             if near is not None and near[1]:
                 event, diff = near
-                lines.append(f"closest event (id={event.get_id()!r}, type={event.get_type()!r}):")
+                attrs = event.get_attributes()
+                lines.append(f"closest event (id={attrs.get('id')!r}, type={attrs.get('type')!r}):")
                 lines += [f"  {d}" for d in diff]
-        rejected = [d for d in deliveries if d.outcome == "rejected"]
-        for d in rejected:
-            lines.append(f"rejected delivery #{d.seq}:")
-            lines += [f"  {v}" for v in d.violations]
-        lines.append(f"deliveries to {self!r}:")
-        lines.append(self.log.describe())
+        for number, d in enumerate(deliveries, 1):
+            if d.outcome == "rejected":
+                lines.append(f"rejected delivery #{number}:")
+                lines += [f"  {v}" for v in d.violations]
+        lines.append(f"{len(deliveries)} deliveries to {self!r}")
         return "\n".join(lines)
-
-
-def _accepted(deliveries: list[Delivery]) -> list[AnyCloudEvent]:
-    return [e for d in deliveries if d.outcome == "accepted" for e in d.events]

@@ -213,7 +213,8 @@ def test_a_status_outside_the_retry_set_is_not_retried(
 def test_legacy_sdk_events_are_accepted(ce_client: Client, ce_receiver: Receiver) -> None:
     from cloudevents.v1.http import CloudEvent as LegacyEvent
 
-    legacy = LegacyEvent({"type": ORDER, "source": "/legacy", "flag": True}, {"a": 1})
+    attributes: dict[str, object] = {"type": ORDER, "source": "/legacy", "flag": True}
+    legacy = LegacyEvent(attributes, {"a": 1})  # type: ignore[arg-type]
     assert_ack(ce_client.send(legacy, to=ce_receiver.url))
     [received] = ce_receiver.events
     assert (received.get_source(), received.get_extension("flag"), received.get_data()) == (

@@ -179,7 +179,7 @@ def test_flaky_is_reproducible(make_ce_receiver) -> None:  # type: ignore[no-unt
 
 def test_flaky_without_seed_takes_the_tests_seed(ce_receiver: Receiver) -> None:
     rule = ce_receiver.inject(faults.flaky(1.0, faults.status(500)))
-    assert rule.fault.seed == ce_receiver.seed  # type: ignore[union-attr]
+    assert rule.fault.seed == ce_receiver.options.seed  # type: ignore[union-attr]
     assert post(ce_receiver).status_code == 500 and rule.hits == 1
 
 
@@ -202,10 +202,10 @@ def test_handler_can_answer_with_a_fault_or_a_reply(ce_receiver: Receiver) -> No
     [
         (lambda: faults.status(99), "100 to 599"),
         (lambda: faults.throttle(-1), "seconds >= 0"),
-        (lambda: faults.delay("1"), "number of seconds"),
+        (lambda: faults.delay("1"), "number of seconds"),  # type: ignore[arg-type]
         (lambda: faults.flaky(2, faults.disconnect()), "between 0 and 1"),
-        (lambda: faults.flaky(0.5, "503"), "wraps one fault"),
-        (lambda: faults.reply({"id": 1}), "takes a CloudEvent"),
+        (lambda: faults.flaky(0.5, "503"), "wraps one fault"),  # type: ignore[arg-type]
+        (lambda: faults.reply({"id": 1}), "takes a CloudEvent"),  # type: ignore[arg-type]
     ],
 )
 def test_wrong_fault_arguments_say_what_to_pass(build, message: str) -> None:  # type: ignore[no-untyped-def]

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from pytest_cloudevents import Client, EventFactory, Receiver, assert_ack
-from pytest_cloudevents.wire import event_attributes
+from pytest_cloudevents.events import attributes_of as event_attributes
 
 JS = Path(__file__).resolve().parent.parent / "interop" / "js"
 NODE = shutil.which("node")

@@ -71,7 +71,7 @@ def test_explain_lists_every_difference() -> None:
 
 def test_combine_and_closest() -> None:
     m = combine(match(type="com.example.order.created"), {"subject": "b"})
-    assert repr(m) == "match(type='com.example.order.created', subject='b')"
+    assert repr(m) == "match(type='com.example.order.created') & match(subject='b')"
     events = [event(subject="a", type="x"), event(subject="a")]
     best = closest(m, events)
     assert best is not None and best[0] is events[1]
@@ -79,3 +79,39 @@ def test_combine_and_closest() -> None:
     assert combine(lambda e: e.get_id() == "1", {}).matches(event())
     with pytest.raises(TypeError, match="pass criteria as keywords"):
         combine("com.example", {})  # type: ignore[arg-type]
+
+
+def test_and_is_a_real_conjunction_even_on_one_attribute() -> None:
+    """Before: `match(type="b") & match(type="a")` merged the dicts and matched "a"."""
+    both = match(type="b") & match(type="a")
+    assert not both.matches(event(type="a")) and not both.matches(event(type="b"))
+    assert (match(type="a") & match(subject="s")).matches(event(type="a", subject="s"))
+    assert both.explain(event(type="a")) == ["type: expected 'b', got 'a'"]
+
+
+def test_or_and_not() -> None:
+    either = match(type="a") | match(type="b")
+    assert either.matches(event(type="a")) and either.matches(event(type="b"))
+    assert not either.matches(event(type="c"))
+    assert either.explain(event(type="c"))[0].startswith("none of ")
+    other = ~match(type="a")
+    assert other.matches(event(type="b")) and not other.matches(event(type="a"))
+    assert repr(other) == "~match(type='a')"
+    assert event(type="b") == ~match(type="a")
+
+
+def test_equal_matchers_hash_equal() -> None:
+    assert match(type="a") == match(type="a")
+    assert hash(match(type="a")) == hash(match(type="a"))
+    assert len({match(type="a"), match(type="a"), match(type="b")}) == 2
+    assert hash(match(data={"a": 1})) == hash(match(data={"a": 1}))  # unhashable values
+    assert match(type="a") & match(subject="b") == match(type="a") & match(subject="b")
+    assert match(type="a") != match(type="b")
+
+
+def test_a_predicate_is_shown_by_its_source() -> None:
+    m = match(data=lambda d: d["total"] > 0)
+    assert repr(m) == 'match(data=lambda d: d["total"] > 0)'
+    assert m.explain(event(data={"total": 0})) == [
+        "data: expected satisfying lambda d: d[\"total\"] > 0, got {'total': 0}"
+    ]

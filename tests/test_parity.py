@@ -165,7 +165,7 @@ def test_handler_errors(endpoint: Sink) -> None:
 
     endpoint.handle(broken)
     assert requests.post(url(endpoint), headers=binary(), data=b"{}").status_code == 500
-    [delivery] = endpoint.unseen_problems()
+    [(_, delivery)] = endpoint._unseen_problems()
     assert isinstance(delivery.error, ValueError)
     endpoint.reset()  # the test looked at it; the after-test check would fail otherwise
 

@@ -127,19 +127,21 @@ def test_an_unexpected_rejection_fails_the_test_itself(project: pytest.Pytester)
             [delivery] = ce_receiver.assert_rejected("missing-id")
             assert delivery.status == 400
 
-        def test_reads_rejected(ce_receiver):
+        def test_reads_rejected_twice(ce_receiver):
             emit_broken(ce_receiver.url)
             assert len(ce_receiver.rejected) == 1
+            assert len(ce_receiver.rejected) == 1  # reading is no assertion
         """
     )
     result = project.runpytest("-p", "no:randomly")
-    result.assert_outcomes(passed=2, failed=1)  # a failure, not an error
+    result.assert_outcomes(passed=1, failed=2)  # failures, not errors
     result.stdout.fnmatch_lines(
         [
             "*cloudevents: problems the test did not assert on*",
             "*delivery #1 was rejected and the test never checked it:*",
             "*missing-id [[]id[]]: the required attribute 'id' is missing*",
             "FAILED test_orders.py::test_forgets_to_check*",
+            "FAILED test_orders.py::test_reads_rejected_twice*",
         ]
     )
 
@@ -158,7 +160,9 @@ def test_a_handler_error_fails_the_test(project: pytest.Pytester) -> None:
     )
     result = project.runpytest()
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*delivery #1: the handler raised KeyError('total')*"])
+    result.stdout.fnmatch_lines(
+        ["*delivery #1: user code (the handler or a when= predicate) raised KeyError('total')*"]
+    )
 
 
 def test_marker_and_ini_keys_change_behaviour(project: pytest.Pytester) -> None:
@@ -332,3 +336,38 @@ def test_ce_host_moves_the_bind_address(project: pytest.Pytester) -> None:
         """
     )
     project.runpytest("--ce-host=127.0.0.2").assert_outcomes(passed=1)
+
+
+def test_a_failed_assertion_shows_the_users_line_not_the_plugins_source(
+    project: pytest.Pytester,
+) -> None:
+    """Before: a failing assert_received printed ~25 lines of sink.py; and the message
+    repeated the delivery log that the `cloudevents` section shows."""
+    project.makepyfile(
+        test_orders="""
+        from producer import emit_binary
+        from pytest_cloudevents import assert_ack, Client
+
+        def test_waits(ce_receiver):
+            emit_binary(ce_receiver.url)
+            ce_receiver.assert_received(type="com.example.never", timeout=0.1)
+
+        def test_result():
+            with Client() as client:
+                assert_ack(client.send_raw({}, b"", to="http://127.0.0.1:9/"))
+        """
+    )
+    result = project.runpytest("-p", "no:randomly")
+    result.assert_outcomes(failed=2)
+    text = result.stdout.str()
+    assert "sink.py" not in text and "assertions.py" not in text
+    assert "def assert_received" not in text and "def assert_ack" not in text
+    result.stdout.fnmatch_lines(
+        [
+            '*ce_receiver.assert_received(type="com.example.never", timeout=0.1)*',
+            "E*expected an event match(type='com.example.never'), none arrived",
+            "*- cloudevents -*",
+            "*#1 POST / binary type=com.example.order.created*",
+        ]
+    )
+    assert text.count("#1 POST / binary") == 1  # the log is shown once, in the section

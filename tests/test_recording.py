@@ -7,9 +7,9 @@ import time
 from datetime import datetime, timezone
 
 import pytest
-from werkzeug.datastructures import Headers
 
 from pytest_cloudevents.recording import Delivery, DeliveryLog
+from pytest_cloudevents.wire import HeaderMap
 
 
 def delivery(seq: int, **fields: object) -> Delivery:
@@ -20,66 +20,127 @@ def delivery(seq: int, **fields: object) -> Delivery:
         method="POST",
         path="/",
         query="",
-        headers=Headers(),
+        headers=HeaderMap(),
         body=b"",
         remote_addr="127.0.0.1",
         **fields,  # type: ignore[arg-type]
     )
 
 
+def accepted(seq: int, *types: str) -> Delivery:
+    from pytest_cloudevents.events import build
+
+    events = [
+        build({"id": f"{seq}-{i}", "source": "/", "type": t, "specversion": "1.0"}, None)
+        for i, t in enumerate(types)
+    ]
+    return delivery(seq, outcome="accepted", events=events)
+
+
 def test_deliveries_are_kept_in_arrival_order_whatever_order_they_finish() -> None:
     log = DeliveryLog()
     (s1, g, _, _), (s2, _, _, _) = log.begin(), log.begin()
-    assert log.record(delivery(s2), g)
-    assert log.record(delivery(s1), g)
-    assert [d.seq for d in log] == [s1, s2]
+    assert log.settle(accepted(s2, "b"), g)
+    assert log.settle(accepted(s1, "a"), g)
+    assert [d.seq for d in log.snapshot()] == [s1, s2]
+    assert [e.get_type() for e in log.events()] == ["a", "b"]
+
+
+def test_a_pending_delivery_is_in_the_log_until_it_settles() -> None:
+    log = DeliveryLog()
+    seq, generation, _, _ = log.begin()
+    held = delivery(seq)
+    log.add(held, generation)
+    assert log.snapshot() == [held] and held.outcome == "pending"
+    assert log.events() == []
+    held.outcome, held.events = "accepted", accepted(seq, "x").events
+    assert log.settle(held, generation)
+    assert log.snapshot() == [held] and len(log.events()) == 1
 
 
 def test_a_delivery_from_before_clear_is_never_recorded_after_it() -> None:
     log = DeliveryLog()
     seq, generation, _, cancelled = log.begin()
+    log.add(delivery(seq), generation)
     log.clear()
     assert cancelled.is_set()  # its delay, if any, is cut short
-    assert not log.record(delivery(seq), generation)
-    assert len(log) == 0
+    assert not log.settle(accepted(seq, "x"), generation)
+    assert len(log) == 0 and log.events() == []
     assert not log.begin().cancelled.is_set()  # the next generation starts uncancelled
     log.cancel_in_flight()
     assert log.begin().cancelled.is_set()
 
 
-def test_wait_wakes_on_record_and_times_out() -> None:
+def test_wait_wakes_on_settle_and_times_out() -> None:
     log = DeliveryLog()
     seq, generation, _, _ = log.begin()
     ready = threading.Event()
 
     def later() -> None:
         ready.wait(1)
-        log.record(delivery(seq), generation)
+        log.settle(accepted(seq, "x"), generation)
 
     thread = threading.Thread(target=later)
     thread.start()
     started = time.monotonic()
     ready.set()
-    count, ok = log.wait(len, lambda n: n >= 1, timeout=10)
+    found, ok = log.wait_events(lambda e: True, lambda n: n >= 1, timeout=10)
     thread.join()
-    assert ok and count == 1
+    assert ok and len(found) == 1
     assert time.monotonic() - started < 5
-    count, ok = log.wait(len, lambda n: n >= 2, timeout=0.05)
-    assert not ok and count == 1
+    found, ok = log.wait_events(lambda e: True, lambda n: n >= 2, timeout=0.05)
+    assert not ok and len(found) == 1
+
+
+def test_waits_look_only_at_new_events() -> None:
+    """The matcher runs once per accepted event however often the waiter wakes."""
+    log = DeliveryLog()
+    looked: list[str] = []
+    done = threading.Event()
+
+    def matches(event: object) -> bool:
+        looked.append(event.get_id())  # type: ignore[attr-defined]
+        return True
+
+    def feed() -> None:
+        for _ in range(50):
+            seq, generation, _, _ = log.begin()
+            log.settle(accepted(seq, "x"), generation)
+        done.set()
+
+    thread = threading.Thread(target=feed)
+    thread.start()
+    found, ok = log.wait_events(matches, lambda n: n >= 50, timeout=10)
+    thread.join()
+    assert ok and len(found) == 50
+    assert len(looked) == 50 and len(set(looked)) == 50
+
+
+def test_an_event_settled_late_is_found_in_arrival_order() -> None:
+    log = DeliveryLog()
+    (s1, g, _, _), (s2, _, _, _) = log.begin(), log.begin()
+    log.settle(accepted(s2, "second"), g)
+    found, _ = log.wait_events(lambda e: True, lambda n: n >= 1, timeout=1)
+    assert [e.get_type() for e in found] == ["second"]
+    log.settle(accepted(s1, "first"), g)
+    found, ok = log.wait_events(lambda e: True, lambda n: n >= 2, timeout=1)
+    assert ok and [e.get_type() for e in found] == ["first", "second"]
 
 
 def test_summary_names_what_a_person_needs() -> None:
     d = delivery(3, outcome="faulted", status=None, fault="disconnect")
     assert d.summary() == "#3 POST / - type=- id=- -> faulted no response fault=disconnect"
+    assert d.summary(1).startswith("#1 POST")
     with pytest.raises(ValueError, match="carries 0 events"):
         _ = d.event
 
 
-def test_describe_shows_only_the_last_deliveries() -> None:
+def test_describe_numbers_from_one_and_shows_only_the_last_deliveries() -> None:
     log = DeliveryLog()
+    log.clear()  # the sequence numbers go on; the numbers shown start again
     for _ in range(5):
         seq, generation, _, _ = log.begin()
-        log.record(delivery(seq), generation)
+        log.settle(delivery(seq, outcome="rejected"), generation)
     text = log.describe(limit=2)
     assert "3 earlier deliveries not shown" in text
     assert "#5 POST" in text and "#2 POST" not in text

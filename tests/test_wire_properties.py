@@ -9,13 +9,8 @@ from cloudevents.core.v1.event import CloudEvent
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pytest_cloudevents.wire import (
-    decode,
-    encode_batch,
-    encode_binary,
-    encode_structured,
-    event_attributes,
-)
+from pytest_cloudevents.events import attributes_of as event_attributes
+from pytest_cloudevents.wire import decode, encode_batch, encode_binary, encode_structured
 
 KNOWN = {"id", "source", "type", "specversion", "datacontenttype", "dataschema", "subject", "time"}
 # The String type: no control characters, surrogates or noncharacters.

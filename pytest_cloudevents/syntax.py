@@ -1,0 +1,78 @@
+"""The syntaxes the CloudEvents types borrow from RFCs: RFC 3339 timestamps (Timestamp)
+and RFC 3986 URI references (URI, URI-reference)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Final
+
+__all__ = ["is_absolute_uri", "is_uri_reference", "parse_time"]
+
+_TIME: Final[re.Pattern[str]] = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|([+-])(\d{2}):(\d{2}))"
+)
+_SCHEME: Final[re.Pattern[str]] = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*")
+# RFC 3986 characters: unreserved, sub-delims, gen-delims; '%' only as a valid escape.
+_URI_CHARS: Final[re.Pattern[str]] = re.compile(
+    r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?#\[\]]|%[0-9A-Fa-f]{2})*"
+)
+
+
+def parse_time(value: str) -> datetime | None:
+    """Parse an RFC 3339 timestamp strictly; None when `value` is not one.
+
+    A leap second (`:60`) is valid RFC 3339; it is returned as the last microsecond of
+    the minute because `datetime` cannot hold it.
+    """
+    m = _TIME.fullmatch(value)
+    if m is None:
+        return None
+    year, month, day, hour, minute, second = (int(m.group(i)) for i in range(1, 7))
+    fraction = m.group(7)
+    micro = int((fraction[1:] + "000000")[:6]) if fraction else 0
+    if m.group(8) in ("Z", "z"):
+        tz = timezone.utc
+    else:
+        off_h, off_m = int(m.group(10)), int(m.group(11))
+        if off_h > 23 or off_m > 59:
+            return None
+        sign = -1 if m.group(9) == "-" else 1
+        tz = timezone(sign * timedelta(hours=off_h, minutes=off_m))
+    leap = second == 60
+    try:
+        return datetime(
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            59 if leap else second,
+            999999 if leap else micro,
+            tzinfo=tz,
+        )
+    except ValueError:
+        return None
+
+
+def is_uri_reference(value: str) -> bool:
+    """True when `value` is an RFC 3986 URI-reference (absolute or relative)."""
+    if _URI_CHARS.fullmatch(value) is None or value.count("#") > 1:
+        return False
+    head = re.split(r"[/?#]", value, maxsplit=1)[0]
+    if ":" in head:  # a scheme, or a relative reference whose first segment has a colon
+        scheme = head.split(":", 1)[0]
+        if _SCHEME.fullmatch(scheme) is None:
+            return False
+    rest = value.split("#", 1)[0].split("?", 1)[0]
+    # '[' and ']' are only allowed around an IP literal in the authority.
+    after_authority = rest
+    if "//" in rest:
+        after_authority = rest.split("//", 1)[1].partition("/")[2]
+    return "[" not in after_authority and "]" not in after_authority
+
+
+def is_absolute_uri(value: str) -> bool:
+    """True when `value` is an absolute URI: a scheme, then a valid URI-reference."""
+    scheme, sep, _ = value.partition(":")
+    return bool(sep) and _SCHEME.fullmatch(scheme) is not None and is_uri_reference(value)

@@ -1,0 +1,248 @@
+"""The HTTP protocol binding: headers, media types, percent and quoted-string decoding,
+and binary mode (attributes in `ce-` headers, data in the body)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any, Final
+
+from cloudevents.core.bindings.http import to_binary
+from cloudevents.core.formats.json import JSONFormat
+
+from ..conformance import Violation
+from ..events import EventLike
+from .raw import RawEvent, WireMode
+
+__all__ = [
+    "BATCH_JSON",
+    "CE_PREFIX",
+    "STRUCTURED_JSON",
+    "HeaderMap",
+    "charset_of",
+    "data_bytes",
+    "decode_binary",
+    "encode_binary",
+    "is_json_media_type",
+    "is_text_media_type",
+    "media_type",
+    "mode_of",
+    "unescape_header_value",
+]
+
+CE_PREFIX: Final[str] = "ce-"
+STRUCTURED_JSON: Final[str] = "application/cloudevents+json"
+BATCH_JSON: Final[str] = "application/cloudevents-batch+json"
+_PERCENT: Final[re.Pattern[str]] = re.compile(r"%(.{0,2})", re.DOTALL)
+_HEX2: Final[re.Pattern[str]] = re.compile(r"[0-9A-Fa-f]{2}")
+_PLAIN: Final[re.Pattern[str]] = re.compile(r"[!#-$&-~]*")  # printable ASCII but " and %
+_QUOTED: Final[re.Pattern[str]] = re.compile(r'"((?:[^"\\]|\\.)*)"', re.DOTALL)
+
+
+class HeaderMap(Mapping[str, str]):
+    """Request headers: a read-only mapping whose keys are case-insensitive.
+
+    Iterating gives the names in their usual capitalisation (`Ce-Id`, `Content-Type`).
+    """
+
+    __slots__ = ("lowered",)
+
+    def __init__(self, pairs: Mapping[str, str] | None = None) -> None:
+        #: lower-cased name -> value
+        self.lowered: dict[str, str] = {k.lower(): v for k, v in (pairs or {}).items()}
+
+    def __getitem__(self, name: str) -> str:
+        return self.lowered[name.lower()]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self.lowered
+
+    def __iter__(self) -> Iterator[str]:
+        return (name.title() for name in self.lowered)
+
+    def __len__(self) -> int:
+        return len(self.lowered)
+
+    def __repr__(self) -> str:
+        return f"HeaderMap({dict(self.items())!r})"
+
+
+def media_type(content_type: str | None) -> str:
+    """The media type of a Content-Type value, lower-cased, without parameters."""
+    if not content_type:
+        return ""
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def mode_of(content_type: str | None) -> WireMode:
+    """The content mode the HTTP binding assigns to a Content-Type value."""
+    mt = media_type(content_type)
+    if mt.startswith("application/cloudevents-batch"):
+        return "batch"
+    if mt.startswith("application/cloudevents"):
+        return "structured"
+    return "binary"
+
+
+def is_json_media_type(content_type: str | None) -> bool:
+    """True for `*/json` and `*/*+json` media types, and for none at all (JSON implied)."""
+    mt = media_type(content_type)
+    if not mt:
+        return True
+    subtype = mt.partition("/")[2]
+    return subtype == "json" or subtype.endswith("+json")
+
+
+def is_text_media_type(content_type: str | None) -> bool:
+    """True for `text/*` and XML media types, whose data is a string."""
+    mt = media_type(content_type)
+    subtype = mt.partition("/")[2]
+    return mt.startswith("text/") or subtype == "xml" or subtype.endswith("+xml")
+
+
+def charset_of(content_type: str | None) -> str:
+    """The `charset` parameter of a Content-Type value (UTF-8 when none is given)."""
+    for param in (content_type or "").split(";")[1:]:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset" and value.strip():
+            return value.strip().strip('"')
+    return "utf-8"
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def decode_binary(
+    headers: Mapping[str, str], body: bytes
+) -> tuple[list[RawEvent], list[Violation]]:
+    """A binary-mode message (lower-cased header names) as one raw event."""
+    content_type = headers.get("content-type")
+    problems: list[Violation] = []
+    attributes: dict[str, Any] = {}
+    undecodable: set[str] = set()
+    size = len(body)
+    for name, value in headers.items():
+        if not name.startswith(CE_PREFIX):
+            continue
+        attr = name[len(CE_PREFIX) :]
+        size += len(name) + len(value)
+        if attr == "datacontenttype":
+            problems.append(
+                Violation(
+                    "datacontenttype-header-in-binary",
+                    "datacontenttype",
+                    "binary mode carries datacontenttype in the Content-Type header;"
+                    " a ce-datacontenttype header must not be present (remove it)",
+                )
+            )
+            continue
+        text, error = unescape_header_value(value)
+        if error is not None:
+            problems.append(Violation("invalid-percent-encoding", attr, f"header {name}: {error}"))
+            undecodable.add(attr)
+            continue
+        attributes[attr] = text
+    if content_type and content_type.strip():
+        attributes["datacontenttype"] = content_type.strip()
+    data, problem = _body_data(body, content_type)
+    if problem is not None:
+        problems.append(problem)
+    return [RawEvent(attributes, data, size, frozenset(undecodable))], problems
+
+
+def unescape_header_value(value: str) -> tuple[str, str | None]:
+    """Undo an RFC 7230 quoted-string, then one round of percent-decoding (UTF-8).
+
+    Returns the decoded text and None, or the raw value and a description of the error.
+    """
+    value = value.strip(" \t")
+    if _PLAIN.fullmatch(value):  # the common case: nothing to unescape
+        return value, None
+    if value.startswith('"'):
+        quoted = _QUOTED.fullmatch(value)
+        if quoted is None:
+            return value, "the quoted-string is not terminated by a double quote"
+        value = re.sub(r"\\(.)", r"\1", quoted.group(1))
+    bad = next((c for c in value if not " " <= c <= "~"), None)
+    if bad is not None:
+        return value, (
+            f"the character U+{ord(bad):04X} must be percent-encoded as UTF-8"
+            " (header values are printable ASCII)"
+        )
+    out = bytearray()
+    pos = 0
+    for m in _PERCENT.finditer(value):
+        out += value[pos : m.start()].encode("ascii")
+        if _HEX2.fullmatch(m.group(1)) is None:
+            return value, (
+                f"broken percent escape {m.group()!r} at position {m.start()};"
+                " '%' must be followed by two hex digits (send a literal '%' as '%25')"
+            )
+        out.append(int(m.group(1), 16))
+        pos = m.end()
+    out += value[pos:].encode("ascii")
+    try:
+        return out.decode("utf-8", errors="strict"), None
+    except UnicodeDecodeError as exc:
+        return value, (
+            f"the percent-encoded bytes are not valid UTF-8 ({exc.reason} at byte"
+            f" {exc.start}); encode each character as its UTF-8 bytes"
+        )
+
+
+def _body_data(body: bytes, content_type: str | None) -> tuple[Any, Violation | None]:
+    """A binary-mode body as a Python value, by its media type."""
+    if not body:
+        return None, None
+    if is_json_media_type(content_type):
+        try:
+            return json.loads(body.decode(charset_of(content_type))), None
+        except (ValueError, LookupError) as exc:
+            return body, Violation(
+                "invalid-json",
+                None,
+                f"the body is declared as JSON ({content_type or 'no Content-Type: JSON'}"
+                f" implied) but does not parse: {exc}",
+            )
+    if is_text_media_type(content_type):
+        try:
+            return body.decode(charset_of(content_type)), None
+        except (UnicodeDecodeError, LookupError):
+            return body, None
+    return body, None
+
+
+# --------------------------------------------------------------------------- encoding
+
+
+def data_bytes(data: Any, content_type: str | None) -> bytes:
+    """Data as a body: bytes as they are, text in its charset, anything else as JSON."""
+    if data is None:
+        return b""
+    if isinstance(data, (bytes, bytearray)):
+        return bytes(data)
+    if isinstance(data, str) and not is_json_media_type(content_type):
+        return data.encode(charset_of(content_type))
+    return json.dumps(data, separators=(",", ":")).encode("utf-8")
+
+
+def encode_binary(event: EventLike) -> tuple[dict[str, str], bytes]:
+    """Binary mode: attributes as percent-encoded `ce-` headers, data as the body.
+
+    Fixes gaps of the SDK's `to_binary`: with no `datacontenttype` the body still gets a
+    Content-Type (`application/json`, or `application/octet-stream` for bytes), booleans
+    are written `true`/`false`, and non-dict JSON data is written as JSON, not repr.
+    """
+    message = to_binary(event, JSONFormat())  # type: ignore[arg-type]
+    headers = dict(message.headers)
+    attributes = event.get_attributes()
+    for name, value in attributes.items():
+        if isinstance(value, bool):
+            headers[f"{CE_PREFIX}{name}"] = "true" if value else "false"
+    data = event.get_data()
+    content_type = attributes.get("datacontenttype")
+    if content_type is None and data is not None:
+        binary = isinstance(data, (bytes, bytearray))
+        headers["content-type"] = "application/octet-stream" if binary else "application/json"
+    return headers, data_bytes(data, content_type)

@@ -1,0 +1,157 @@
+"""The JSON event format: structured mode, batches, and base64 data."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ..conformance import Violation
+from ..events import EventLike, attributes_of, data_of
+from .binding import BATCH_JSON, STRUCTURED_JSON, is_json_media_type, is_text_media_type
+from .raw import RawEvent
+
+__all__ = ["decode_json_body", "encode_batch", "encode_structured", "event_to_json"]
+
+
+def decode_json_body(body: bytes, *, batch: bool) -> tuple[list[RawEvent], list[Violation]]:
+    """A structured (one object) or batch (an array of objects) body as raw events."""
+    try:
+        document = json.loads(body.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        what = "batch" if batch else "structured"
+        return [], [
+            Violation("invalid-json", None, f"the {what} body is not valid UTF-8 JSON: {exc}")
+        ]
+    if not batch:
+        event, problems = _json_event(document, None, len(body))
+        return ([event] if event else []), problems
+    if not isinstance(document, list):
+        return [], [
+            Violation(
+                "batch-not-an-array",
+                None,
+                f"a batch body must be a JSON array of events, got {_kind(document)}",
+            )
+        ]
+    raws: list[RawEvent] = []
+    problems = []
+    for index, item in enumerate(document):
+        size = len(json.dumps(item)) if isinstance(item, dict) else 0
+        event, found = _json_event(item, index, size)
+        problems += found
+        if event:
+            raws.append(event)
+    versions = {r.attributes.get("specversion") for r in raws} - {None}
+    if len(versions) > 1:
+        problems.append(
+            Violation(
+                "batch-mixed-specversion",
+                "specversion",
+                "all events of a batch must share one specversion,"
+                f" got {sorted(map(str, versions))}",
+            )
+        )
+    return raws, problems
+
+
+def _kind(value: Any) -> str:
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
+    if value is None:
+        return "null"
+    return names.get(type(value), "a number")
+
+
+def _json_event(
+    document: Any, index: int | None, size: int
+) -> tuple[RawEvent | None, list[Violation]]:
+    where = "" if index is None else f"event {index}: "
+    if not isinstance(document, dict):
+        return None, [
+            Violation(
+                "not-an-object",
+                None,
+                f"{where}a CloudEvent in JSON must be an object, got {_kind(document)}",
+            )
+        ]
+    attributes = {
+        k: v for k, v in document.items() if k not in ("data", "data_base64") and v is not None
+    }
+    problems: list[Violation] = []
+    has_data = "data" in document
+    b64 = document.get("data_base64")
+    data: Any = None
+    if has_data and b64 is not None:
+        problems.append(
+            Violation(
+                "data-and-data-base64",
+                "data",
+                f"{where}'data' and 'data_base64' are mutually exclusive; send one",
+            )
+        )
+    elif b64 is not None:
+        data, problem = _base64(b64, where, "data_base64")
+        if problem:
+            problems.append(problem)
+    elif has_data and attributes.get("datacontentencoding") == "base64":  # CloudEvents 0.3
+        data, problem = _base64(document["data"], where, "data")
+        if problem:
+            problems.append(problem)
+    elif has_data:
+        data = _json_data(document["data"], attributes)
+    return RawEvent(attributes, data, size), problems
+
+
+def _base64(value: Any, where: str, member: str) -> tuple[bytes | None, Violation | None]:
+    if isinstance(value, str):
+        try:
+            return base64.b64decode(value, validate=True), None
+        except (binascii.Error, ValueError) as exc:
+            reason = str(exc)
+    else:
+        reason = f"it is {_kind(value)}, not a string"
+    return None, Violation(
+        "invalid-base64",
+        member,
+        f"{where}'{member}' is not valid base64 (RFC 4648, padded, no line breaks): {reason}",
+    )
+
+
+def _json_data(value: Any, attributes: Mapping[str, Any]) -> Any:
+    """The `data` member as a Python value, by datacontenttype (JSON format 3.1.2)."""
+    content_type = attributes.get("datacontenttype")
+    content_type = content_type if isinstance(content_type, str) else None
+    if is_json_media_type(content_type) or not isinstance(value, str):
+        return value
+    if is_text_media_type(content_type):
+        return value
+    return value.encode("utf-8")
+
+
+def event_to_json(event: EventLike) -> dict[str, Any]:
+    """The event as a JSON-format object (the JSON format, section 3)."""
+    document = attributes_of(event)
+    data = data_of(event)
+    if isinstance(data, (bytes, bytearray)):
+        if document.get("specversion") == "0.3":
+            document["datacontentencoding"] = "base64"
+            document["data"] = base64.b64encode(data).decode("ascii")
+        else:
+            document["data_base64"] = base64.b64encode(data).decode("ascii")
+    elif data is not None:
+        document["data"] = data
+    return document
+
+
+def encode_structured(event: EventLike) -> tuple[dict[str, str], bytes]:
+    """Structured mode: the whole event as `application/cloudevents+json`."""
+    body = json.dumps(event_to_json(event), separators=(",", ":")).encode("utf-8")
+    return {"content-type": f"{STRUCTURED_JSON}; charset=utf-8"}, body
+
+
+def encode_batch(events: Iterable[EventLike]) -> tuple[dict[str, str], bytes]:
+    """Batched mode: a JSON array of events as `application/cloudevents-batch+json`."""
+    body = json.dumps([event_to_json(e) for e in events], separators=(",", ":")).encode("utf-8")
+    return {"content-type": f"{BATCH_JSON}; charset=utf-8"}, body
