@@ -23,10 +23,20 @@ from typing import Final, Literal
 
 from .conformance import Violation
 from .events import CloudEvent, EventLike, is_event
-from .faults import Delay, Disconnect, Fault, Flaky, Reply, RuleList, Status, Throttle
+from .faults import (
+    Delay,
+    Disconnect,
+    Fault,
+    Flaky,
+    Reply,
+    RuleList,
+    Status,
+    Throttle,
+    encode_reply,
+)
 from .options import Options
 from .recording import Delivery, DeliveryLog, DeliveryOutcome
-from .wire import HeaderMap, decode, encode
+from .wire import HeaderMap, decode
 
 __all__ = [
     "ALLOW",
@@ -222,9 +232,8 @@ class DeliveryApp:
         if isinstance(fault, Disconnect):
             return _Outcome("faulted", Answer(None), name)
         if isinstance(fault, Reply):
-            reply_headers, body = encode(fault.event, fault.mode)
             outcome: DeliveryOutcome = "accepted" if 200 <= fault.status <= 299 else "faulted"
-            answer = Answer(fault.status, list(reply_headers.items()), body)
+            answer = Answer(fault.status, list(fault.headers), fault.body)
             return _Outcome(outcome, answer, name)
         raise TypeError(f"cannot apply {fault!r}")  # pragma: no cover - Flaky is unwrapped
 
@@ -243,8 +252,11 @@ class DeliveryApp:
             if isinstance(result, (Status, Throttle, Delay, Disconnect, Reply)):
                 return (yield from self._apply(result, delivery, cancel, self._after_handler))
             if is_event(result) and not isinstance(result, Flaky):
-                reply_headers, body = encode(result, "binary")
-                return _Outcome("accepted", Answer(200, list(reply_headers.items()), body))
+                try:
+                    reply_headers, body = encode_reply(result, "binary")
+                except ValueError as exc:
+                    return _error(delivery, exc, "the handler")
+                return _Outcome("accepted", Answer(200, list(reply_headers), body))
             what = "faults.flaky(...)" if isinstance(result, Flaky) else repr(result)
             problem = TypeError(
                 f"a handler returns None, a CloudEvent or a plain fault, not {what}"

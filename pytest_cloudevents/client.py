@@ -15,7 +15,7 @@ from urllib3.util import Retry
 
 from .conformance import Level, Violation, check_attributes
 from .events import CloudEvent, EventLike, attributes_of, coerce
-from .options import check_mode
+from .options import check_mode, check_seconds
 from .retry import CountingAdapter, counting, retry_of
 from .wire import decode, encode, encode_batch, mode_of
 
@@ -115,8 +115,7 @@ class Client:
         validate: bool = True,
     ) -> None:
         check_mode(mode)
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-            raise ValueError(f"timeout must be seconds > 0, not {timeout!r}")
+        check_seconds("timeout", timeout, positive=True, maximum=3600.0)
         self.target = target
         self.mode = mode
         self.timeout = float(timeout)

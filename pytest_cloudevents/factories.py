@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from .conformance import check_attributes
 from .events import CloudEvent, build, format_time
+from .options import check_whole
 
 if TYPE_CHECKING:
     from faker import Faker
@@ -41,8 +42,7 @@ class EventFactory:
     """
 
     def __init__(self, seed: int = 0, *, locale: str | None = None) -> None:
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise TypeError(f"seed must be an int, not {seed!r}")
+        check_whole("seed", seed)
         from faker import Faker  # imported on first use: it takes half a second
 
         self.seed = seed
@@ -93,8 +93,7 @@ class EventFactory:
 
     def make_many(self, count: int, type: str, **attributes: Value) -> list[CloudEvent]:
         """`count` events of `type`, each with its own id (and fresh fake data)."""
-        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise ValueError(f"count must be a whole number >= 0, not {count!r}")
+        check_whole("count", count, minimum=0)
         return [self.make(type, **attributes) for _ in range(count)]
 
     def traceparent(self) -> str:

@@ -6,16 +6,20 @@ Faults are plain data; the delivery application (`app.py`) carries them out.
 
 from __future__ import annotations
 
+import math
 import random
+import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from email.utils import format_datetime
 from typing import TYPE_CHECKING
 
-from .events import EventLike
+from .events import EventLike, is_event
 from .matching import Matcher
+from .options import check_mode, check_seconds, check_whole
+from .wire import encode
 
 if TYPE_CHECKING:
     from .recording import Delivery
@@ -30,8 +34,10 @@ __all__ = [
     "RuleList",
     "Status",
     "Throttle",
+    "check_headers",
     "delay",
     "disconnect",
+    "encode_reply",
     "flaky",
     "reply",
     "status",
@@ -86,11 +92,14 @@ class Disconnect:
 
 @dataclass(frozen=True)
 class Reply:
-    """Answer with a CloudEvent in `mode` ("binary" or "structured") and `status`."""
+    """Answer with a CloudEvent in `mode` ("binary" or "structured") and `status`;
+    `headers` and `body` are the encoded message, checked when the fault is built."""
 
     event: EventLike
     mode: str = "binary"
     status: int = 200
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
 
     @property
     def name(self) -> str:
@@ -120,42 +129,86 @@ Fault = Status | Throttle | Delay | Disconnect | Reply | Flaky
 _FAULT_TYPES = (Status, Throttle, Delay, Disconnect, Reply, Flaky)
 
 
-def _check_status(code: object, what: str) -> int:
-    if isinstance(code, bool) or not isinstance(code, int) or not 100 <= code <= 599:
-        raise ValueError(f"{what} must be an HTTP status code from 100 to 599, not {code!r}")
-    return code
+_FRAMING = ("content-length", "transfer-encoding")
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 field-name
 
 
-def status(code: int, body: bytes | str = b"", headers: dict[str, str] | None = None) -> Status:
-    """Answer with HTTP status `code` (and optional body and headers)."""
-    data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
-    return Status(_check_status(code, "status"), data, tuple((headers or {}).items()))
+def _check_status(code: object, what: str = "status") -> int:
+    return check_whole(
+        f"{what} (an HTTP status code; 1xx are not final)", code, minimum=200, maximum=599
+    )
 
 
-def throttle(retry_after: int | float | datetime = 2) -> Throttle:
-    """Answer 429 with `Retry-After`: seconds (a number) or an HTTP date (a datetime)."""
+def check_headers(headers: object) -> tuple[tuple[str, str], ...]:
+    """Headers a fault or reply may put on the wire: a mapping or pairs of strings, with
+    RFC 9110 names, no CR/LF/NUL in values, and no framing headers (the server frames the
+    body). Raises TypeError/ValueError saying what to pass."""
+    if headers is None:
+        return ()
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    if isinstance(headers, (str, bytes)) or not isinstance(items, Iterable):
+        raise TypeError(f"headers must be a dict of strings, not {headers!r}")
+    out: list[tuple[str, str]] = []
+    for pair in items:
+        if not (isinstance(pair, tuple) and len(pair) == 2):
+            raise TypeError(f"headers must be a dict of strings, not {headers!r}")
+        name, value = pair
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise TypeError(f"header names and values must be strings, not {pair!r}")
+        if not _TOKEN.fullmatch(name):
+            raise ValueError(f"{name!r} is not a valid header name (RFC 9110 token)")
+        if any(c in value for c in "\r\n\x00"):
+            raise ValueError(
+                f"the value of header {name!r} contains CR, LF or NUL, which would forge"
+                " headers on the wire; send one line of text"
+            )
+        if name.lower() in _FRAMING:
+            raise ValueError(
+                f"{name} is set by the server from the body; leave it out of the headers"
+            )
+        out.append((name, value))
+    return tuple(out)
+
+
+def status(code: int, body: bytes | str = b"", headers: Mapping[str, str] | None = None) -> Status:
+    """Answer with HTTP status `code` (200-599) and an optional body and headers."""
+    code = _check_status(code)
+    if isinstance(body, str):
+        data = body.encode("utf-8")
+    elif isinstance(body, (bytes, bytearray)):
+        data = bytes(body)
+    else:
+        raise TypeError(f"body must be bytes or str, not {type(body).__name__} {body!r}")
+    if data and code in (204, 304):
+        raise ValueError(f"a {code} response has no body; use another status or body=b''")
+    return Status(code, data, check_headers(headers))
+
+
+def throttle(retry_after: int | datetime = 2) -> Throttle:
+    """Answer 429 with `Retry-After`: whole seconds (an int >= 0) or an HTTP date (a
+    timezone-aware datetime)."""
     if isinstance(retry_after, datetime):
         if retry_after.tzinfo is None:
             raise ValueError("retry_after as a datetime must be timezone-aware")
         return Throttle(format_datetime(retry_after.astimezone(timezone.utc), usegmt=True))
-    if (
-        isinstance(retry_after, bool)
-        or not isinstance(retry_after, (int, float))
-        or retry_after < 0
-    ):
-        raise ValueError(
-            f"retry_after must be a number of seconds >= 0 or a datetime, not {retry_after!r}"
+    if isinstance(retry_after, float):
+        hint = max(0, round(retry_after)) if math.isfinite(retry_after) else 2
+        raise TypeError(
+            f"Retry-After takes whole seconds (RFC 9110), not {retry_after!r};"
+            f" pass an int such as {hint}, or a datetime"
         )
-    return Throttle(f"{retry_after:g}" if isinstance(retry_after, float) else str(retry_after))
+    seconds = check_whole("retry_after (whole seconds, or a datetime)", retry_after, minimum=0)
+    return Throttle(str(seconds))
 
 
 def delay(seconds: float, then: Fault | None = None) -> Delay:
-    """Wait `seconds`, then apply `then`, or handle the delivery normally when None."""
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
-        raise ValueError(f"delay takes a number of seconds >= 0, not {seconds!r}")
+    """Wait `seconds` (finite, >= 0), then apply `then`, or handle the delivery normally."""
+    held = check_seconds("delay", seconds)
     if then is not None and not isinstance(then, _FAULT_TYPES):
         raise TypeError(f"then must be a fault such as faults.status(503), not {then!r}")
-    return Delay(float(seconds), then)
+    if isinstance(then, Flaky):
+        raise TypeError("then cannot be faults.flaky(...); inject the flaky rule on its own")
+    return Delay(held, then)
 
 
 def disconnect() -> Disconnect:
@@ -165,19 +218,32 @@ def disconnect() -> Disconnect:
 
 def reply(event: EventLike, mode: str = "binary", status: int = 200) -> Reply:
     """Answer with `event` in `mode` ("binary" or "structured") and HTTP `status`."""
-    if not hasattr(event, "get_attributes"):
-        raise TypeError(f"reply takes a CloudEvent (cloudevents.core), not {event!r}")
-    if mode not in ("binary", "structured"):
-        raise ValueError(f"mode must be 'binary' or 'structured', not {mode!r}")
-    return Reply(event, mode, _check_status(status, "status"))
+    if not is_event(event):
+        raise TypeError(f"reply takes a CloudEvent, not {event!r}")
+    headers, body = encode_reply(event, check_mode(mode))
+    return Reply(event, mode, _check_status(status), headers, body)
+
+
+def encode_reply(event: EventLike, mode: str) -> tuple[tuple[tuple[str, str], ...], bytes]:
+    """A reply event as safe headers and a body; ValueError when an attribute would put
+    CR/LF or a forged header on the wire (a `datacontenttype` goes into Content-Type)."""
+    headers, body = encode(event, mode)
+    try:
+        return check_headers(headers), body
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"the reply event cannot be sent: {exc}") from None
 
 
 def flaky(probability: float, fault: Fault, seed: int | None = None) -> Flaky:
     """Apply `fault` with `probability` (0..1); `seed=None` takes the test's seed."""
-    if not 0.0 <= probability <= 1.0:
+    if isinstance(probability, bool) or not isinstance(probability, (int, float)):
+        raise TypeError(f"probability must be a number from 0 to 1, not {probability!r}")
+    if not 0.0 <= probability <= 1.0:  # NaN fails this too
         raise ValueError(f"probability must be between 0 and 1, not {probability!r}")
     if not isinstance(fault, _FAULT_TYPES) or isinstance(fault, Flaky):
         raise TypeError(f"flaky wraps one fault such as faults.status(503), not {fault!r}")
+    if seed is not None:
+        check_whole("seed", seed)
     return Flaky(float(probability), fault, seed)
 
 
@@ -193,10 +259,8 @@ class Rule:
     def __init__(self, fault: Fault, times: int | None, when: When) -> None:
         if not isinstance(fault, _FAULT_TYPES):
             raise TypeError(f"inject takes a fault from pytest_cloudevents.faults, not {fault!r}")
-        if times is not None and (
-            isinstance(times, bool) or not isinstance(times, int) or times < 1
-        ):
-            raise ValueError(f"times must be a positive int or None (unlimited), not {times!r}")
+        if times is not None:
+            check_whole("times (None for unlimited)", times, minimum=1)
         if when is not None and not callable(when) and not isinstance(when, Matcher):
             raise TypeError(f"when must be match(...) or a predicate on the Delivery, not {when!r}")
         self.fault = fault

@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from .options import Options
+from .options import Options, check_whole
 from .server import Server
 from .sink import Sink
 
@@ -41,8 +41,7 @@ class Receiver(Sink):
         super().__init__((options or Options()).merged(settings))
         if not isinstance(host, str) or not host:
             raise TypeError(f"host must be an address such as '127.0.0.1', not {host!r}")
-        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
-            raise ValueError(f"port must be 0 (any free port) or 1..65535, not {port!r}")
+        check_whole("port (0 for any free port)", port, minimum=0, maximum=65535)
         if advertise_host is not None and (
             not isinstance(advertise_host, str) or not advertise_host
         ):

@@ -17,6 +17,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util import Retry
 
+from .options import check_seconds, check_whole
+
 __all__ = [
     "KNATIVE_STATUSES",
     "SDK_GO_STATUSES",
@@ -70,10 +72,9 @@ class ShapedRetry(Retry):
 def _build(
     retries: int, statuses: frozenset[int], shape: Shape, delay: float, backoff_max: float
 ) -> ShapedRetry:
-    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-        raise ValueError(f"retries must be a whole number >= 0, not {retries!r}")
-    if isinstance(delay, bool) or not isinstance(delay, (int, float)) or delay < 0:
-        raise ValueError(f"delay must be seconds >= 0, not {delay!r}")
+    check_whole("retries", retries, minimum=0)
+    check_seconds("delay", delay)
+    check_seconds("backoff_max", backoff_max)
     return ShapedRetry(
         total=retries,
         connect=retries,

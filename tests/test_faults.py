@@ -200,12 +200,33 @@ def test_handler_can_answer_with_a_fault_or_a_reply(ce_receiver: Receiver) -> No
 @pytest.mark.parametrize(
     ("build", "message"),
     [
-        (lambda: faults.status(99), "100 to 599"),
-        (lambda: faults.throttle(-1), "seconds >= 0"),
+        (lambda: faults.status(99), "from 200 to 599"),
+        (lambda: faults.throttle(-1), "whole number >= 0"),
         (lambda: faults.delay("1"), "number of seconds"),  # type: ignore[arg-type]
         (lambda: faults.flaky(2, faults.disconnect()), "between 0 and 1"),
         (lambda: faults.flaky(0.5, "503"), "wraps one fault"),  # type: ignore[arg-type]
         (lambda: faults.reply({"id": 1}), "takes a CloudEvent"),  # type: ignore[arg-type]
+        # hardening, item 12: nothing invalid reaches the wire, nothing crashes later
+        (lambda: faults.throttle(0.5), "whole seconds"),  # type: ignore[arg-type]
+        (lambda: faults.throttle(float("inf")), "whole seconds"),  # type: ignore[arg-type]
+        (lambda: faults.throttle(float("nan")), "whole seconds"),  # type: ignore[arg-type]
+        (lambda: faults.delay(float("inf")), "finite number of seconds"),
+        (lambda: faults.delay(1e10), "at most 86400"),
+        (lambda: faults.delay(0.1, then=faults.flaky(0.5, faults.disconnect())), "flaky"),
+        (lambda: faults.status(101), "1xx are not final"),
+        (lambda: faults.status(204, body="x"), "has no body"),
+        (lambda: faults.status(503, body=5), "bytes or str"),  # type: ignore[arg-type]
+        (lambda: faults.status(503, headers=[("a", "b", "c")]), "dict of strings"),  # type: ignore[list-item]
+        (lambda: faults.status(503, headers={"X": "v\r\nX-Injected: yes"}), "CR, LF"),
+        (lambda: faults.status(503, headers={"Content-Length": "9"}), "set by the server"),
+        (lambda: faults.status(503, headers={"Bad Name": "v"}), "not a valid header name"),
+        (lambda: faults.flaky("0.5", faults.disconnect()), "number from 0 to 1"),  # type: ignore[arg-type]
+        (lambda: faults.flaky(None, faults.disconnect()), "number from 0 to 1"),  # type: ignore[arg-type]
+        (lambda: faults.flaky(True, faults.disconnect()), "number from 0 to 1"),
+        (lambda: faults.flaky(2.0, faults.disconnect()), "between 0 and 1"),
+        (lambda: faults.flaky(float("nan"), faults.disconnect()), "between 0 and 1"),
+        (lambda: faults.reply(_event(datacontenttype="a/b\r\nSet-Cookie: x=1")), "CR, LF"),
+        (lambda: faults.reply(_event(), mode=""), "'binary' or 'structured'"),
     ],
 )
 def test_wrong_fault_arguments_say_what_to_pass(build, message: str) -> None:  # type: ignore[no-untyped-def]
@@ -216,8 +237,24 @@ def test_wrong_fault_arguments_say_what_to_pass(build, message: str) -> None:  #
 def test_inject_checks_its_arguments(ce_receiver: Receiver) -> None:
     with pytest.raises(TypeError, match=r"fault from pytest_cloudevents\.faults"):
         ce_receiver.inject(503)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="positive int"):
+    with pytest.raises(ValueError, match="whole number >= 1"):
         ce_receiver.inject(faults.disconnect(), times=0)
+
+
+def _event(**attributes: str) -> CloudEvent:
+    base = {"id": "r", "source": "/r", "type": "com.example.reply", **attributes}
+    return CloudEvent(base, None)  # type: ignore[arg-type]
+
+
+def test_a_handler_reply_with_a_forged_header_is_an_error_not_sent(ce_receiver: Receiver) -> None:
+    """Hardening, item 12: in lax mode a sender's datacontenttype could reach a reply's
+    Content-Type; a reply that would forge a header is refused, never written."""
+    ce_receiver.handle(lambda e: _event(datacontenttype="a/b\r\nSet-Cookie: x=1"))
+    response = post(ce_receiver)
+    assert response.status_code == 500 and "Set-Cookie" not in response.headers
+    [delivery] = ce_receiver.deliveries
+    assert delivery.outcome == "error" and "CR, LF" in str(delivery.error)
+    ce_receiver.reset()
 
 
 def _session(total: int, backoff: float, statuses: set[int]) -> requests.Session:

@@ -260,7 +260,7 @@ def test_stop_is_fast_and_leaves_no_thread() -> None:
         ({"wait_timeout": float("inf")}, "finite number of seconds"),
         ({"bogus": 1}, "unknown receiver option"),
         ({"strict": "yes"}, "True or False"),
-        ({"port": -1}, "port must be"),
+        ({"port": -1}, "port .0 for any free port. must be"),
         ({"wait_timeout": -1}, "seconds >= 0"),
     ],
 )
