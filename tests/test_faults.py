@@ -216,7 +216,7 @@ def test_handler_can_answer_with_a_fault_or_a_reply(ce_receiver: Receiver) -> No
         (lambda: faults.status(101), "1xx are not final"),
         (lambda: faults.status(204, body="x"), "has no body"),
         (lambda: faults.status(503, body=5), "bytes or str"),  # type: ignore[arg-type]
-        (lambda: faults.status(503, headers=[("a", "b", "c")]), "dict of strings"),  # type: ignore[list-item]
+        (lambda: faults.status(503, headers=[("a", "b", "c")]), "dict of strings"),  # type: ignore[arg-type]
         (lambda: faults.status(503, headers={"X": "v\r\nX-Injected: yes"}), "CR, LF"),
         (lambda: faults.status(503, headers={"Content-Length": "9"}), "set by the server"),
         (lambda: faults.status(503, headers={"Bad Name": "v"}), "not a valid header name"),
@@ -243,7 +243,7 @@ def test_inject_checks_its_arguments(ce_receiver: Receiver) -> None:
 
 def _event(**attributes: str) -> CloudEvent:
     base = {"id": "r", "source": "/r", "type": "com.example.reply", **attributes}
-    return CloudEvent(base, None)  # type: ignore[arg-type]
+    return CloudEvent(base, None)
 
 
 def test_a_handler_reply_with_a_forged_header_is_an_error_not_sent(ce_receiver: Receiver) -> None:
