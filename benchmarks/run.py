@@ -230,7 +230,7 @@ def wake_latency(n: int = 300) -> None:
 
         def settle(delivery: Any, generation: int) -> bool:
             ok = original(delivery, generation)
-            recorded[delivery.event.get_id()] = time.perf_counter()
+            recorded[delivery.event.get_attributes()["id"]] = time.perf_counter()
             return ok
 
         log.settle = settle  # type: ignore[method-assign]

@@ -67,8 +67,9 @@ class Delivery:
         """One line for the delivery log: the number (`seq` unless given), method, path,
         mode, type, id, outcome, status and violation codes."""
         first = self.events[0] if self.events else None
-        kind = first.get_type() if first else "-"
-        ident = first.get_id() if first else "-"
+        attributes = first.get_attributes() if first else {}
+        kind = attributes.get("type", "-")
+        ident = attributes.get("id", "-")
         if len(self.events) > 1:
             kind, ident = f"{kind} (+{len(self.events) - 1} more)", f"{ident},..."
         status = "no response" if self.status is None else str(self.status)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
+
+from pytest_cloudevents.syntax import parse_time
 
 HEADERS = {
     "ce-specversion": "1.0",
@@ -31,3 +34,15 @@ def structured(**members: Any) -> tuple[dict[str, str], bytes]:
     doc = {"specversion": "1.0", "id": "evt-1", "source": "/tests", "type": "com.example.test"}
     doc.update(members)
     return {"content-type": "application/cloudevents+json"}, json.dumps(doc).encode()
+
+
+def attr(event: Any, name: str) -> Any:
+    """An attribute of an event of either SDK generation (None when it is unset)."""
+    return event.get_attributes().get(name)
+
+
+def when(event: Any) -> datetime | None:
+    """An event's `time` as a datetime, whichever SDK generation built it (2.x keeps a
+    datetime, 1.x the RFC 3339 string)."""
+    value = attr(event, "time")
+    return parse_time(value) if isinstance(value, str) else value

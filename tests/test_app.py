@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 import requests
-from helpers import binary
+from helpers import attr, binary
 
 from pytest_cloudevents import Delivery, Receiver, faults
-from pytest_cloudevents.events import CloudEvent
+from pytest_cloudevents.events import CloudEvent, new_event
 from pytest_cloudevents.sink import Sink
 
 
@@ -79,7 +79,7 @@ def test_a_handler_returning_status_disconnect_or_reply(endpoint: Sink) -> None:
     with pytest.raises(requests.ConnectionError):
         post(endpoint, "b")
 
-    reply = CloudEvent({"id": "r", "source": "/r", "type": "com.example.reply"}, {"ok": 1})
+    reply = new_event({"id": "r", "source": "/r", "type": "com.example.reply"}, {"ok": 1})
     _, handler = counting(faults.reply(reply, mode="structured", status=201))
     endpoint.handle(handler)
     answer = post(endpoint, "c")
@@ -105,7 +105,7 @@ def test_a_when_predicate_may_read_the_receiver(endpoint: Sink) -> None:
     def when(delivery: Delivery) -> bool:
         seen.append(len(endpoint.deliveries))
         endpoint.inject(faults.status(500), times=1, when=lambda d: False)
-        return delivery.event.get_id() == "hit"
+        return bool(attr(delivery.event, "id") == "hit")
 
     endpoint.inject(faults.status(503), when=when)
     done = threading.Event()

@@ -6,17 +6,18 @@ import re
 from datetime import datetime, timezone
 
 import pytest
-from cloudevents.core.v1.event import CloudEvent
 from dirty_equals import IsPartialDict, IsStr
+from helpers import attr
 
 from pytest_cloudevents import match
+from pytest_cloudevents.events import CloudEvent, new_event
 from pytest_cloudevents.matching import closest, combine
 
 
 def event(**attrs: object) -> CloudEvent:
     data = attrs.pop("data", None)
     base = {"id": "1", "source": "/s", "type": "com.example.order.created", "specversion": "1.0"}
-    return CloudEvent({**base, **attrs}, data)  # type: ignore[arg-type]
+    return new_event({**base, **attrs}, data)
 
 
 def test_equality_regex_and_predicate() -> None:
@@ -76,7 +77,7 @@ def test_combine_and_closest() -> None:
     best = closest(m, events)
     assert best is not None and best[0] is events[1]
     assert best[1] == ["subject: expected 'b', got 'a'"]
-    assert combine(lambda e: e.get_id() == "1", {}).matches(event())
+    assert combine(lambda e: attr(e, "id") == "1", {}).matches(event())
     with pytest.raises(TypeError, match="pass criteria as keywords"):
         combine("com.example", {})  # type: ignore[arg-type]
 

@@ -306,7 +306,7 @@ def test_runs_under_xdist_and_in_random_order(project: pytest.Pytester) -> None:
         def test_each(ce_receiver, n):
             emit_structured(ce_receiver.url, id=f"e-{n}")
             [event] = ce_receiver.assert_received(count=1)
-            assert event.get_id() == f"e-{n}"
+            assert event.get_attributes()["id"] == f"e-{n}"
         """
     )
     result = project.runpytest_subprocess("-p", "xdist", "-n", "2", "-p", "randomly")

@@ -7,6 +7,7 @@ import time
 from datetime import datetime, timezone
 
 import pytest
+from helpers import attr
 
 from pytest_cloudevents.recording import Delivery, DeliveryLog
 from pytest_cloudevents.wire import HeaderMap
@@ -43,7 +44,7 @@ def test_deliveries_are_kept_in_arrival_order_whatever_order_they_finish() -> No
     assert log.settle(accepted(s2, "b"), g)
     assert log.settle(accepted(s1, "a"), g)
     assert [d.seq for d in log.snapshot()] == [s1, s2]
-    assert [e.get_type() for e in log.events()] == ["a", "b"]
+    assert [attr(e, "type") for e in log.events()] == ["a", "b"]
 
 
 def test_a_pending_delivery_is_in_the_log_until_it_settles() -> None:
@@ -99,7 +100,7 @@ def test_waits_look_only_at_new_events() -> None:
     done = threading.Event()
 
     def matches(event: object) -> bool:
-        looked.append(event.get_id())  # type: ignore[attr-defined]
+        looked.append(attr(event, "id"))
         return True
 
     def feed() -> None:
@@ -121,10 +122,10 @@ def test_an_event_settled_late_is_found_in_arrival_order() -> None:
     (s1, g, _, _), (s2, _, _, _) = log.begin(), log.begin()
     log.settle(accepted(s2, "second"), g)
     found, _ = log.wait_events(lambda e: True, lambda n: n >= 1, timeout=1)
-    assert [e.get_type() for e in found] == ["second"]
+    assert [attr(e, "type") for e in found] == ["second"]
     log.settle(accepted(s1, "first"), g)
     found, ok = log.wait_events(lambda e: True, lambda n: n >= 2, timeout=1)
-    assert ok and [e.get_type() for e in found] == ["first", "second"]
+    assert ok and [attr(e, "type") for e in found] == ["first", "second"]
 
 
 def test_summary_names_what_a_person_needs() -> None:

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from helpers import binary
+from helpers import attr, binary
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -37,7 +37,7 @@ def test_concurrent_senders_lose_nothing_and_keep_their_order() -> None:
             results = list(pool.map(sender, range(SENDERS)))
         assert all(status == 202 for statuses in results for status in statuses)
         events = receiver.wait_for(count=SENDERS * PER_SENDER, timeout=30)
-        ids = [e.get_id() for e in events]
+        ids = [attr(e, "id") for e in events]
         assert len(ids) == SENDERS * PER_SENDER
         assert len(set(ids)) == len(ids), "an event was recorded twice"
         per_sender: dict[str, list[int]] = defaultdict(list)

@@ -10,8 +10,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from helpers import attr, when
 
 from pytest_cloudevents.conformance import MUST_CODES, Level
+from pytest_cloudevents.events import event_class
 from pytest_cloudevents.wire import decode
 
 B = {"ce-specversion": "1.0", "ce-id": "1", "ce-source": "/src", "ce-type": "com.example.t"}
@@ -392,7 +394,10 @@ INVALID = [
 
 
 def _attrs(event: Any) -> dict[str, Any]:
-    return dict(event.get_attributes())
+    attrs = dict(event.get_attributes())
+    if "time" in attrs:
+        attrs["time"] = when(event)
+    return attrs
 
 
 @pytest.mark.parametrize("case", VALID, ids=lambda c: c.id)
@@ -439,8 +444,8 @@ def test_missing_attributes_are_never_filled_in() -> None:
 def test_binary_decodes_extensions_as_strings_and_keeps_no_ce_datacontenttype() -> None:
     decoded = decode(b(ce_flag="true", ce_n="5"), b"")
     [event] = decoded.events
-    assert event.get_extension("flag") == "true"
-    assert event.get_extension("n") == "5"
+    assert attr(event, "flag") == "true"
+    assert attr(event, "n") == "5"
 
 
 def test_lax_mode_accepts_what_the_sdk_can_build_and_lists_the_rest() -> None:
@@ -448,7 +453,7 @@ def test_lax_mode_accepts_what_the_sdk_can_build_and_lists_the_rest() -> None:
     decoded = decode(headers, b"", strict=False)
     assert decoded.violations == []
     [event] = decoded.events
-    assert event.get_time() is None  # the unparseable time was dropped
+    assert when(event) is None  # the unparseable time was dropped
     assert "sub-ject" not in event.get_attributes()
     codes = {w.code for w in decoded.warnings}
     assert {"time-not-rfc3339", "extension-name-invalid"} <= codes
@@ -478,10 +483,8 @@ def test_batch_violation_names_the_event_index() -> None:
 
 
 def test_v03_events_are_built_with_the_v03_class() -> None:
-    from cloudevents.core.v03.event import CloudEvent as V03
-
     [event] = decode(b(ce_specversion="0.3"), b"").events
-    assert isinstance(event, V03)
+    assert type(event) is event_class("0.3") and attr(event, "specversion") == "0.3"
 
 
 @pytest.mark.parametrize(
@@ -514,4 +517,4 @@ def test_built_events_equal_what_the_sdk_constructor_builds() -> None:
     sdk = type(ours)(dict(ours.get_attributes()), ours.get_data())
     assert vars(ours) == vars(sdk)
     [untimed] = decode(b(), b"").events
-    assert "time" not in untimed.get_attributes() and untimed.get_time() is None
+    assert "time" not in untimed.get_attributes() and when(untimed) is None

@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from typing import Any, Final
-
-from cloudevents.core.bindings.http import to_binary
-from cloudevents.core.formats.json import JSONFormat
+from urllib.parse import quote
 
 from ..conformance import Violation
-from ..events import EventLike
+from ..events import EventLike, attributes_of, data_of, format_time
 from .raw import RawEvent, WireMode
 
 __all__ = [
@@ -24,6 +23,7 @@ __all__ = [
     "data_bytes",
     "decode_binary",
     "encode_binary",
+    "header_value",
     "is_json_media_type",
     "is_text_media_type",
     "media_type",
@@ -227,22 +227,37 @@ def data_bytes(data: Any, content_type: str | None) -> bytes:
     return json.dumps(data, separators=(",", ":")).encode("utf-8")
 
 
+# Printable ASCII but space, '"' and '%' goes on the wire as it is (the HTTP binding,
+# 3.1.3.2); `quote` percent-encodes everything else as UTF-8.
+_HEADER_SAFE: Final[str] = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '"%')
+
+
+def header_value(value: Any) -> str:
+    """An attribute value in its canonical string form, percent-encoded for a header."""
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, datetime):
+        text = format_time(value)
+    else:
+        text = str(value)
+    return quote(text, safe=_HEADER_SAFE)
+
+
 def encode_binary(event: EventLike) -> tuple[dict[str, str], bytes]:
     """Binary mode: attributes as percent-encoded `ce-` headers, data as the body.
 
-    Fixes gaps of the SDK's `to_binary`: with no `datacontenttype` the body still gets a
-    Content-Type (`application/json`, or `application/octet-stream` for bytes), booleans
-    are written `true`/`false`, and non-dict JSON data is written as JSON, not repr.
+    Written by the plugin for both SDK generations, since neither SDK's `to_binary` does
+    all of it (1.x does not percent-encode at all): booleans are `true`/`false`, and with
+    no `datacontenttype` the body still gets a Content-Type (`application/json`, or
+    `application/octet-stream` for bytes).
     """
-    message = to_binary(event, JSONFormat())  # type: ignore[arg-type]
-    headers = dict(message.headers)
-    attributes = event.get_attributes()
-    for name, value in attributes.items():
-        if isinstance(value, bool):
-            headers[f"{CE_PREFIX}{name}"] = "true" if value else "false"
-    data = event.get_data()
-    content_type = attributes.get("datacontenttype")
-    if content_type is None and data is not None:
+    attributes = attributes_of(event)
+    content_type = attributes.pop("datacontenttype", None)
+    headers = {f"{CE_PREFIX}{name}": header_value(value) for name, value in attributes.items()}
+    data = data_of(event)
+    if content_type is not None:
+        headers["content-type"] = str(content_type)
+    elif data is not None:
         binary = isinstance(data, (bytes, bytearray))
         headers["content-type"] = "application/octet-stream" if binary else "application/json"
     return headers, data_bytes(data, content_type)
