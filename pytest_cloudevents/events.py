@@ -57,7 +57,7 @@ def _comparable(legacy: type[Any]) -> type[Any]:
     with anything else, so `event == match(...)` could never ask the matcher. The plugin's
     1.x events are this subclass, equal to other events exactly as the SDK says."""
 
-    sdk_eq: Callable[[Any, object], bool] = legacy.__eq__
+    sdk_eq = cast("Callable[[Any, object], bool]", legacy.__eq__)
 
     def __eq__(self: Any, other: object) -> bool:
         if not isinstance(other, legacy) and callable(getattr(other, "explain", None)):
