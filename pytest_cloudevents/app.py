@@ -71,6 +71,8 @@ class Request:
 
     `too_large` says the body was longer than the receiver's `max_body` (the host read
     no more than that); `declared_length` is the Content-Length, when one was sent.
+    `malformed` describes broken HTTP framing (the message could not be read);
+    `incomplete` says the client went away before the body ended.
     """
 
     method: str
@@ -81,6 +83,8 @@ class Request:
     remote_addr: str | None = None
     too_large: bool = False
     declared_length: int | None = None
+    malformed: str | None = None
+    incomplete: bool = False
 
 
 @dataclass
@@ -139,7 +143,13 @@ class DeliveryApp:
             return Answer(200)
         if method == "OPTIONS":
             return Answer(200, _handshake(request.headers))
-        carries = request.body or request.too_large or request.declared_length
+        carries = (
+            request.body
+            or request.too_large
+            or request.declared_length
+            or request.malformed
+            or request.incomplete
+        )
         if method not in BODY_METHODS and not carries:
             return Answer(405, [("Allow", ALLOW)], b"method not allowed\n")
 
@@ -156,6 +166,18 @@ class DeliveryApp:
             remote_addr=request.remote_addr,
         )
         limit = self.options.max_body
+        if request.incomplete:
+            return self._settle(delivery, arrival.generation, _Outcome("abandoned", Answer(None)))
+        if request.malformed is not None:
+            delivery.violations = [
+                Violation(
+                    "malformed-http",
+                    None,
+                    f"the HTTP/1.1 message is malformed ({request.malformed}); send a valid"
+                    " Content-Length or chunked body",
+                )
+            ]
+            return self._settle(delivery, arrival.generation, _rejection(delivery))
         if request.too_large:
             size = request.declared_length or f"over {limit}"
             delivery.violations = [

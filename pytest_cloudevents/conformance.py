@@ -17,6 +17,7 @@ from .syntax import is_absolute_uri, is_uri_reference, parse_time
 __all__ = [
     "CODES",
     "MUST_CODES",
+    "POLICY_CODES",
     "SHOULD_CODES",
     "SPECVERSIONS",
     "Code",
@@ -37,11 +38,13 @@ class Level(str, Enum):
 
 @dataclass(frozen=True)
 class Code:
-    """One violation code: its level, and whether it breaks the message's envelope
-    (so that lax mode has nothing it could build) rather than one attribute's value."""
+    """One violation code: its level, whether it breaks the message's envelope (so that
+    lax mode has nothing it could build) rather than one attribute's value, and whether
+    it is a rule of the CloudEvents spec or a policy of the receiver."""
 
     level: Level
     envelope: bool = False
+    spec: bool = True
 
 
 #: Every violation code, defined once. The codes are public API.
@@ -71,15 +74,22 @@ CODES: Final[Mapping[str, Code]] = {
     "invalid-base64": Code(Level.MUST, envelope=True),
     "unsupported-format": Code(Level.MUST, envelope=True),
     "body-too-large": Code(Level.MUST, envelope=True),
+    # receiver policy, not CloudEvents rules: broken HTTP/1.1 framing (bad chunking, a
+    # malformed header block) that no message can be read from
+    "malformed-http": Code(Level.MUST, envelope=True, spec=False),
     # SHOULD rules (a closed list)
     "extension-name-too-long": Code(Level.SHOULD),
     "type-not-reverse-dns": Code(Level.SHOULD),
     "event-over-64kb": Code(Level.SHOULD),
 }
 
-#: Every code a MUST rule can produce.
+#: Every code a MUST rule of the spec can produce.
 MUST_CODES: Final[frozenset[str]] = frozenset(
-    name for name, code in CODES.items() if code.level is Level.MUST
+    name for name, code in CODES.items() if code.level is Level.MUST and code.spec
+)
+#: The codes of the receiver's own policies (they reject like MUST rules).
+POLICY_CODES: Final[frozenset[str]] = frozenset(
+    name for name, code in CODES.items() if not code.spec
 )
 #: Every code a SHOULD rule can produce (a closed list).
 SHOULD_CODES: Final[frozenset[str]] = frozenset(

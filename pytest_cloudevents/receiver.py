@@ -71,8 +71,14 @@ class Receiver(Sink):
             host = f"[{host}]"
         return f"http://{host}:{self.port}/{path.lstrip('/')}"
 
+    def reset(self) -> None:
+        """Forget deliveries, rules and the handler; cut in-flight delays short (their
+        connections are closed without an answer)."""
+        super().reset()
+        self._server.cut_holds()
+
     def stop(self) -> None:
-        """Stop serving: cut in-flight delays, close the socket, join the threads."""
+        """Stop serving: cut in-flight delays, close every connection, join the threads."""
         if self._stopped:
             return
         self._stopped = True

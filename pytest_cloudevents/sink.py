@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .app import DeliveryApp, Handler
-from .conformance import MUST_CODES
+from .conformance import MUST_CODES, POLICY_CODES
 from .events import CloudEvent
 from .faults import Fault, Rule, When
 from .matching import Matcher, closest, combine
@@ -193,8 +193,9 @@ class Sink:
         after-test check does not fail the test for them.
         """
         __tracebackhide__ = True
-        if code is not None and code not in MUST_CODES:
-            raise ValueError(f"{code!r} is not a violation code; use one of {sorted(MUST_CODES)}")
+        if code is not None and code not in MUST_CODES | POLICY_CODES:
+            known = sorted(MUST_CODES | POLICY_CODES)
+            raise ValueError(f"{code!r} is not a violation code; use one of {known}")
         if count is not None:
             check_whole("count", count, minimum=0)
         rejected = self.rejected

@@ -317,7 +317,7 @@ def test_the_receiver_binds_to_the_host_given(project: pytest.Pytester) -> None:
     project.makepyfile(
         test_host="""
         def test_host(ce_receiver):
-            assert ce_receiver._server.server_address[0] == "127.0.0.1"
+            assert ce_receiver._server.socket.getsockname()[0] == "127.0.0.1"
             assert ce_receiver.url.startswith("http://localhost:")
         """
     )
@@ -330,7 +330,7 @@ def test_ce_host_moves_the_bind_address(project: pytest.Pytester) -> None:
         from producer import emit_binary
 
         def test_host(ce_receiver):
-            assert ce_receiver._server.server_address[0] == "127.0.0.2"
+            assert ce_receiver._server.socket.getsockname()[0] == "127.0.0.2"
             assert ce_receiver.url.startswith("http://127.0.0.2:")
             assert emit_binary(ce_receiver.url).status_code == 202
         """

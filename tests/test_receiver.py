@@ -23,7 +23,7 @@ def receiver() -> Iterator[Receiver]:
 
 def test_listens_on_loopback_when_constructed(receiver: Receiver) -> None:
     assert receiver.url == f"http://127.0.0.1:{receiver.port}/"
-    assert receiver._server.server_address[0] == "127.0.0.1"
+    assert receiver._server.socket.getsockname()[0] == "127.0.0.1"
     with socket.create_connection(("127.0.0.1", receiver.port), timeout=1):
         pass
 

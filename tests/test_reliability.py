@@ -146,4 +146,4 @@ def test_start_stop_cycles_leave_no_thread_or_socket(make_ce_receiver) -> None: 
 
 def test_the_receiver_never_binds_beyond_loopback_by_default() -> None:
     with Receiver() as receiver:
-        assert receiver._server.server_address[0] == "127.0.0.1"
+        assert receiver._server.socket.getsockname()[0] == "127.0.0.1"
