@@ -52,7 +52,9 @@ def bare_h11() -> tuple[str, Callable[[], None]]:
                     continue
                 if isinstance(event, h11.EndOfMessage):
                     writer.write(
-                        conn.send(h11.Response(status_code=202, headers=[(b"content-length", b"0")]))
+                        conn.send(
+                            h11.Response(status_code=202, headers=[(b"content-length", b"0")])
+                        )
                         + conn.send(h11.EndOfMessage())
                     )
                     if conn.our_state is h11.MUST_CLOSE:
@@ -68,7 +70,10 @@ def bare_h11() -> tuple[str, Callable[[], None]]:
     loop = LoopThread()
     sock = socket.create_server(("127.0.0.1", 0))
     server = loop.run(_start(asyncio.start_server(serve, sock=sock)))
-    return f"http://127.0.0.1:{sock.getsockname()[1]}/", lambda: (loop.run(_close(server)), loop.stop())
+    return f"http://127.0.0.1:{sock.getsockname()[1]}/", lambda: (
+        loop.run(_close(server)),
+        loop.stop(),
+    )
 
 
 def bare_aiohttp() -> tuple[str, Callable[[], None]]:
@@ -87,18 +92,25 @@ def bare_aiohttp() -> tuple[str, Callable[[], None]]:
         return await asyncio.get_running_loop().create_server(server, sock=sock)
 
     srv = loop.run(start())
-    return f"http://127.0.0.1:{sock.getsockname()[1]}/", lambda: (loop.run(_close(srv)), loop.stop())
+    return f"http://127.0.0.1:{sock.getsockname()[1]}/", lambda: (
+        loop.run(_close(srv)),
+        loop.stop(),
+    )
 
 
 def bare_werkzeug() -> tuple[str, Callable[[], None]]:
-    from werkzeug.serving import make_server
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    class Quiet(WSGIRequestHandler):
+        def log_request(self, *args: Any) -> None:
+            return None
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
         start_response("202 Accepted", [("Content-Length", "0")])
         return [b""]
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=Quiet)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     return f"http://127.0.0.1:{server.server_port}/", lambda: (server.shutdown(), thread.join())
@@ -158,7 +170,9 @@ def main(rounds: int = 7, n: int = 300) -> None:
         print(f"{measure.__doc__.splitlines()[0]}")  # type: ignore[union-attr]
         for name, values in figures.items():
             med = statistics.median(values)
-            print(f"  {name:9} {med:8.0f}/s  x{med / base:.2f} of werkzeug  (range {min(values):.0f}-{max(values):.0f})")
+            print(
+                f"  {name:9} {med:8.0f}/s  x{med / base:.2f} of werkzeug  (range {min(values):.0f}-{max(values):.0f})"
+            )
     for _, stop in servers.values():
         stop()
 
