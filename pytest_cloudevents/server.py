@@ -74,6 +74,10 @@ class _Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        self.server.accepted += 1
+        if self.server.closing:
+            transport.abort()
+            return
         if len(self.server.connections) >= MAX_CONNECTIONS:
             transport.write(_REFUSED)
             transport.close()
@@ -318,6 +322,9 @@ class Server:
         self.connections: set[_Connection] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.holds: dict[asyncio.Future[HoldEnd], threading.Event] = {}
+        #: connections accepted so far (a keep-alive client reuses one)
+        self.accepted = 0
+        self.closing = False
         try:
             family = socket.AF_INET6 if ":" in host else socket.AF_INET
             self.socket = socket.create_server((host, port), family=family, backlog=512)
@@ -365,13 +372,18 @@ class Server:
             worker.join(0.5)  # idle workers end at once; one stuck in user code is left
 
     async def _shutdown(self) -> None:
+        self.closing = True
         self.listener.close()
         self._cut()
-        for connection in list(self.connections):
-            if connection.transport is not None:
-                connection.transport.abort()
-        for task in list(self.tasks):
-            task.cancel()
-        if self.tasks:
-            await asyncio.wait(list(self.tasks), timeout=0.5)
-        await asyncio.sleep(0)  # let the aborted transports call connection_lost
+        for _ in range(50):  # connections accepted meanwhile are aborted as they arrive
+            for connection in list(self.connections):
+                if connection.transport is not None:
+                    connection.transport.abort()
+            for task in list(self.tasks):
+                task.cancel()
+            if self.tasks:
+                await asyncio.wait(list(self.tasks), timeout=0.5)
+            await asyncio.sleep(0)  # let the aborted transports call connection_lost
+            if not self.connections and not self.tasks:
+                break
+        await self.listener.wait_closed()

@@ -62,9 +62,7 @@ def _request(request: requests.PreparedRequest, limit: int) -> Request:
     parts = urlsplit(str(request.url))
     body = _body(request.body)
     headers = HeaderMap()
-    for name, value in request.headers.items():
-        if "_" in name:  # as the werkzeug server does: such headers never reach the app
-            continue
+    for name, value in request.headers.items():  # every header as sent, `_` names too
         headers.lowered[name.lower()] = value
     headers.lowered["content-length"] = str(len(body))
     return Request(
