@@ -118,6 +118,12 @@ class Matcher:
     def _key(self) -> tuple[Any, ...]:
         raise NotImplementedError  # pragma: no cover
 
+    def required(self, name: str) -> str | None:
+        """The exact string every matching event has as attribute `name`, when the
+        criteria fix one (`match(id="x")`, or a conjunction containing it); else None.
+        Lets the log look an event up by id instead of scanning."""
+        return None
+
     def __call__(self, event: EventLike) -> bool:
         return self.matches(event)
 
@@ -178,6 +184,10 @@ class _Criteria(Matcher):
     def _key(self) -> tuple[Any, ...]:
         return ("criteria", tuple(self.criteria.items()), self.predicates)
 
+    def required(self, name: str) -> str | None:
+        value = self.criteria.get(name)
+        return value if type(value) is str else None
+
     def __repr__(self) -> str:
         parts = [
             f"{k}={describe_callable(v) if callable(v) and not isinstance(v, type) else repr(v)}"
@@ -199,6 +209,9 @@ class _All(Matcher):
 
     def _key(self) -> tuple[Any, ...]:
         return ("all", self.parts)
+
+    def required(self, name: str) -> str | None:
+        return next((v for p in self.parts if (v := p.required(name)) is not None), None)
 
     def __repr__(self) -> str:
         return " & ".join(_paren(p) for p in self.parts)

@@ -111,6 +111,7 @@ class DeliveryLog:
         self._items: list[Delivery] = []
         self._events: list[CloudEvent] = []  # accepted events, in arrival order
         self._event_seqs: list[int] = []  # the seq of each accepted event's delivery
+        self._by_id: dict[str, list[tuple[int, CloudEvent]]] = {}  # id -> (seq, event)
         self._reorders = 0  # bumped when events are inserted before the end, or cleared
         self._seq = 0
         self._generation = 0
@@ -147,6 +148,12 @@ class DeliveryLog:
             elif delivery.outcome != "pending" and not _contains(items, delivery):
                 bisect.insort(items, delivery, key=lambda d: d.seq)
             if delivery.outcome == "accepted" and delivery.events:
+                for event in delivery.events:
+                    ident = event.get_attributes().get("id")
+                    entries = self._by_id.setdefault(str(ident), [])
+                    entries.append((delivery.seq, event))
+                    if len(entries) > 1 and entries[-2][0] > delivery.seq:
+                        entries.sort(key=lambda entry: entry[0])
                 seqs = self._event_seqs
                 if not seqs or seqs[-1] <= delivery.seq:
                     self._events += delivery.events
@@ -171,6 +178,7 @@ class DeliveryLog:
             self._items.clear()
             self._events.clear()
             self._event_seqs.clear()
+            self._by_id.clear()
             self._reorders += 1
             self._generation += 1
             self._cancelled.set()
@@ -197,14 +205,22 @@ class DeliveryLog:
             return len(self._items)
 
     def wait_events(
-        self, matches: Callable[[CloudEvent], bool], done: Callable[[int], bool], timeout: float
+        self,
+        matches: Callable[[CloudEvent], bool],
+        done: Callable[[int], bool],
+        timeout: float,
+        *,
+        ident: str | None = None,
     ) -> tuple[list[CloudEvent], bool]:
         """Block until `done(number of accepted events that match)` or `timeout` seconds.
 
         Wakes on every settled delivery (a condition variable, no polling) and looks only
-        at events accepted since the last look. `matches` runs outside the log's lock.
+        at events accepted since the last look; with `ident` (the matcher requires that
+        exact id), only at the events with that id. `matches` runs outside the log's lock.
         Returns the matching events in arrival order and whether `done` held.
         """
+        if ident is not None:
+            return self._wait_ident(matches, done, timeout, ident)
         deadline = time.monotonic() + timeout
         found: list[tuple[int, CloudEvent]] = []
         cursor, reorders = 0, -1
@@ -222,6 +238,27 @@ class DeliveryLog:
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         return [e for _, e in found], False
+                    self._cond.wait(remaining)
+
+    def _wait_ident(
+        self,
+        matches: Callable[[CloudEvent], bool],
+        done: Callable[[int], bool],
+        timeout: float,
+        ident: str,
+    ) -> tuple[list[CloudEvent], bool]:
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._cond:
+                candidates = list(self._by_id.get(ident, ()))
+            found = [event for _, event in candidates if matches(event)]
+            if done(len(found)):
+                return found, True
+            with self._cond:
+                if len(self._by_id.get(ident, ())) == len(candidates):
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return found, False
                     self._cond.wait(remaining)
 
     def describe(self, limit: int = 50) -> str:

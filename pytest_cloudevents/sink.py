@@ -129,7 +129,9 @@ class Sink:
         check_whole("count", count, minimum=1)
         matcher = combine(match, criteria)
         seconds = self._timeout(timeout)
-        found, ok = self._log.wait_events(matcher.matches, lambda n: n >= count, seconds)
+        found, ok = self._log.wait_events(
+            matcher.matches, lambda n: n >= count, seconds, ident=matcher.required("id")
+        )
         if not ok:
             raise AssertionError(
                 self._failure(
@@ -158,7 +160,9 @@ class Sink:
         matcher = combine(match, criteria)
         wanted = 1 if count is None else max(count, 1)
         seconds = self._timeout(timeout)
-        found, _ = self._log.wait_events(matcher.matches, lambda n: n >= wanted, seconds)
+        found, _ = self._log.wait_events(
+            matcher.matches, lambda n: n >= wanted, seconds, ident=matcher.required("id")
+        )
         if count is None and not found:
             raise AssertionError(
                 self._failure(f"expected an event {matcher!r}, none arrived", matcher)
@@ -178,7 +182,9 @@ class Sink:
         __tracebackhide__ = True
         seconds = check_seconds("within", within)
         matcher = combine(match, criteria)
-        found, _ = self._log.wait_events(matcher.matches, lambda n: n > 0, seconds)
+        found, _ = self._log.wait_events(
+            matcher.matches, lambda n: n > 0, seconds, ident=matcher.required("id")
+        )
         if found:
             raise AssertionError(
                 self._failure(f"expected no event {matcher!r}, got {len(found)}", None)

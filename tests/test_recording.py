@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from datetime import datetime, timezone
@@ -145,3 +146,31 @@ def test_describe_numbers_from_one_and_shows_only_the_last_deliveries() -> None:
     text = log.describe(limit=2)
     assert "3 earlier deliveries not shown" in text
     assert "#5 POST" in text and "#2 POST" not in text
+
+
+def test_a_wait_for_one_id_looks_only_at_that_id() -> None:
+    """`assert_received(id=...)` must not cost a scan of the whole log."""
+    log = DeliveryLog()
+    for _ in range(200):
+        seq, generation, _, _ = log.begin()
+        log.settle(accepted(seq, "x"), generation)
+    looked: list[str] = []
+
+    def matches(event: object) -> bool:
+        looked.append(attr(event, "id"))
+        return True
+
+    found, ok = log.wait_events(matches, lambda n: n >= 1, 1, ident="150-0")
+    assert ok and [attr(e, "id") for e in found] == ["150-0"]
+    assert looked == ["150-0"]
+    found, ok = log.wait_events(matches, lambda n: n >= 1, 0, ident="missing")
+    assert not ok and found == []
+
+
+def test_the_matcher_says_which_id_it_requires() -> None:
+    from pytest_cloudevents import match
+
+    assert match(id="a").required("id") == "a"
+    assert (match(type="t") & match(id="a")).required("id") == "a"
+    assert (match(id="a") | match(id="b")).required("id") is None
+    assert match(id=re.compile("a")).required("id") is None
