@@ -70,10 +70,12 @@ def bare_h11() -> tuple[str, Callable[[], None]]:
     loop = LoopThread()
     sock = socket.create_server(("127.0.0.1", 0))
     server = loop.run(_start(asyncio.start_server(serve, sock=sock)))
-    return f"http://127.0.0.1:{sock.getsockname()[1]}/", lambda: (
-        loop.run(_close(server)),
-        loop.stop(),
-    )
+
+    def stop() -> None:
+        loop.run(_close(server))
+        loop.stop()
+
+    return f"http://127.0.0.1:{sock.getsockname()[1]}/", stop
 
 
 def bare_aiohttp() -> tuple[str, Callable[[], None]]:
@@ -92,10 +94,12 @@ def bare_aiohttp() -> tuple[str, Callable[[], None]]:
         return await asyncio.get_running_loop().create_server(server, sock=sock)
 
     srv = loop.run(start())
-    return f"http://127.0.0.1:{sock.getsockname()[1]}/", lambda: (
-        loop.run(_close(srv)),
-        loop.stop(),
-    )
+
+    def stop() -> None:
+        loop.run(_close(srv))
+        loop.stop()
+
+    return f"http://127.0.0.1:{sock.getsockname()[1]}/", stop
 
 
 def bare_werkzeug() -> tuple[str, Callable[[], None]]:
@@ -113,7 +117,12 @@ def bare_werkzeug() -> tuple[str, Callable[[], None]]:
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=Quiet)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    return f"http://127.0.0.1:{server.server_port}/", lambda: (server.shutdown(), thread.join())
+
+    def stop() -> None:
+        server.shutdown()
+        thread.join()
+
+    return f"http://127.0.0.1:{server.server_port}/", stop
 
 
 async def _start(coro: Any) -> Any:

@@ -17,7 +17,7 @@ import requests
 from helpers import binary
 
 from pytest_cloudevents import Receiver, faults
-from pytest_cloudevents import server as server_module
+from pytest_cloudevents.server import limits as server_module
 
 HEAD = (
     "POST {path} HTTP/1.1\r\nHost: x\r\nce-specversion: 1.0\r\nce-id: {id}\r\n"

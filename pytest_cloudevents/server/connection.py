@@ -1,38 +1,36 @@
-"""The receiver's own HTTP/1.1 server: h11 on an asyncio loop in one thread.
-
-One loop thread does all the I/O: keep-alive and pipelining, chunked bodies, raw header
-names exactly as sent. A delivery held by a `delay` is a timer on the loop, not a thread;
-user code (rules' predicates and handlers) runs in a small thread pool, so a slow handler
-never stalls other deliveries, while a delivery with no user code is answered on the loop
-directly. Idle connections are closed after `IDLE_TIMEOUT` seconds, a request must arrive
-whole within `REQUEST_TIMEOUT`, and past `MAX_CONNECTIONS` new connections are answered 503
-and closed at once. `stop()` closes every connection and joins every thread.
-"""
+"""One client connection of the receiver's server: h11 parses, the delivery app answers,
+one request at a time; holds are timers on the loop, user code runs in the server's pool."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import socket
 import threading
 from collections.abc import Generator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Final
+from typing import Final, Protocol
 from urllib.parse import unquote, urlsplit
 
 import h11
 
-from .app import CUT, ELAPSED, GONE, Answer, DeliveryApp, Hold, HoldEnd, Request
-from .wire import HeaderMap
+from ..app import CUT, ELAPSED, GONE, Answer, DeliveryApp, Hold, HoldEnd, Request
+from ..wire import HeaderMap
+from . import limits
 
-__all__ = ["IDLE_TIMEOUT", "MAX_CONNECTIONS", "REQUEST_TIMEOUT", "Server"]
+__all__ = ["Connection", "Server", "settle"]
 
-#: Seconds an idle keep-alive connection stays open.
-IDLE_TIMEOUT: float = 5.0
-#: Seconds a request (head and body) may take to arrive once it has begun.
-REQUEST_TIMEOUT: float = 30.0
-#: Open connections past which new ones are answered 503 and closed.
-MAX_CONNECTIONS: int = 1000
+
+class Server(Protocol):
+    """What a connection needs of the server that accepted it."""
+
+    app: DeliveryApp
+    pool: ThreadPoolExecutor
+    connections: set[Connection]
+    tasks: set[asyncio.Task[None]]
+    holds: dict[asyncio.Future[HoldEnd], threading.Event]
+    accepted: int
+    closing: bool
+
+
 #: Bodies larger than this are decoded in the pool rather than on the loop.
 _DECODE_ON_LOOP: Final[int] = 64 * 1024
 #: Bytes a client may pipeline ahead while a delivery is being answered.
@@ -52,7 +50,7 @@ def _advance(steps: Generator[Hold, HoldEnd, Answer], value: HoldEnd | None) -> 
         return answer
 
 
-class _Connection(asyncio.Protocol):
+class Connection(asyncio.Protocol):
     """One client connection: h11 parses, the app answers, one request at a time."""
 
     def __init__(self, server: Server) -> None:
@@ -63,6 +61,7 @@ class _Connection(asyncio.Protocol):
         self.busy = False  # a request is being answered
         self.gone = False
         self.head: h11.Request | None = None
+        self.declared: int | None = None  # the Content-Length of the current request
         self.body: list[bytes] = []
         self.size = 0
         self.hold: asyncio.Future[HoldEnd] | None = None
@@ -78,18 +77,18 @@ class _Connection(asyncio.Protocol):
         if self.server.closing:
             transport.abort()
             return
-        if len(self.server.connections) >= MAX_CONNECTIONS:
+        if len(self.server.connections) >= limits.MAX_CONNECTIONS:
             transport.write(_REFUSED)
             transport.close()
             return
         self.server.connections.add(self)
         peer = transport.get_extra_info("peername")
         self.peer = str(peer[0]) if peer else None
-        self._arm(IDLE_TIMEOUT)
+        self._arm(limits.IDLE_TIMEOUT)
 
     def data_received(self, data: bytes) -> None:
         if self.h11.their_state is h11.IDLE and not self.busy and self.head is None:
-            self._arm(REQUEST_TIMEOUT)  # a request begins: it must arrive whole in time
+            self._arm(limits.REQUEST_TIMEOUT)  # a request begins: it must arrive whole in time
         self.h11.receive_data(data)
         if self.busy:
             if len(self.h11.trailing_data[0]) > _MAX_AHEAD and self.transport is not None:
@@ -132,11 +131,12 @@ class _Connection(asyncio.Protocol):
                 return
             if isinstance(event, h11.Request):
                 self.head, self.body, self.size = event, [], 0
+                self.declared = _content_length(event)
                 if self.h11.they_are_waiting_for_100_continue:
                     self.transport.write(
                         self.h11.send(h11.InformationalResponse(status_code=100, headers=[]))
                     )
-                if self._declared_length() > self.server.app.options.max_body:
+                if (self.declared or 0) > self.server.app.options.max_body:
                     self._start(self._request())  # 413 at once; the connection then closes
                     return
             elif isinstance(event, h11.Data):
@@ -144,18 +144,12 @@ class _Connection(asyncio.Protocol):
                 if self.size <= self.server.app.options.max_body:
                     self.body.append(bytes(event.data))
             elif isinstance(event, h11.EndOfMessage):
-                self._start(self._request())
-                return
+                if not self._start(self._request()):
+                    return  # answered later, by a task
+                # answered at once: go on with any pipelined request
             elif isinstance(event, h11.ConnectionClosed):
                 self._close()
                 return
-
-    def _declared_length(self) -> int:
-        assert self.head is not None
-        for name, value in self.head.headers:
-            if name == b"content-length":
-                return int(value)
-        return 0
 
     def _request(self, *, incomplete: bool = False, malformed: str | None = None) -> Request:
         head = self.head
@@ -168,7 +162,7 @@ class _Connection(asyncio.Protocol):
             lowered[name] = f"{lowered[name]}, {text}" if name in lowered else text
         target = urlsplit(head.target.decode("latin-1"))
         limit = self.server.app.options.max_body
-        declared = self._declared_length() if b"content-length" in dict(head.headers) else None
+        declared = self.declared
         too_large = self.size > limit or (declared is not None and declared > limit)
         return Request(
             method=head.method.decode("ascii", "replace"),
@@ -199,31 +193,47 @@ class _Connection(asyncio.Protocol):
 
     # -- answering -------------------------------------------------------------------------
 
-    def _start(self, request: Request) -> None:
+    def _start(self, request: Request) -> bool:
+        """Deliver a request; True when it was answered at once (no user code to run and
+        no hold), False when a task will answer it."""
         self.busy = True
         if self.timer is not None:
             self.timer.cancel()
-        self.task = asyncio.get_running_loop().create_task(self._deliver(request))
-        self.server.tasks.add(self.task)
-        self.task.add_done_callback(self.server.tasks.discard)
-
-    async def _deliver(self, request: Request) -> None:
         app = self.server.app
         pooled = bool(
             app.handler is not None or len(app.rules) or len(request.body) > _DECODE_ON_LOOP
         )
-        loop = asyncio.get_running_loop()
         steps = app.deliver(request)
+        first: Hold | None = None
+        if not pooled:
+            step = _advance(steps, None)
+            if isinstance(step, Answer):
+                return self._respond(step, request, resume=False)
+            first = step
+        task = asyncio.get_running_loop().create_task(self._deliver(steps, first, pooled, request))
+        self.server.tasks.add(task)
+        task.add_done_callback(self.server.tasks.discard)
+        return False
+
+    async def _deliver(
+        self,
+        steps: Generator[Hold, HoldEnd, Answer],
+        step: Hold | Answer | None,
+        pooled: bool,
+        request: Request,
+    ) -> None:
+        loop = asyncio.get_running_loop()
         value: HoldEnd | None = None
         while True:
+            if isinstance(step, Hold):
+                value = await self._hold(step)
             if pooled:
                 step = await loop.run_in_executor(self.server.pool, _advance, steps, value)
             else:
                 step = _advance(steps, value)
             if isinstance(step, Answer):
                 break
-            value = await self._hold(step)
-        self._respond(step, malformed=request.malformed is not None or request.incomplete)
+        self._respond(step, request, resume=True)
 
     async def _hold(self, step: Hold) -> HoldEnd:
         """Hold a delivery on the loop: a timer, cut short by reset/stop or the client
@@ -235,7 +245,7 @@ class _Connection(asyncio.Protocol):
         loop = asyncio.get_running_loop()
         self.hold = loop.create_future()
         self.server.holds[self.hold] = step.cancel
-        timer = loop.call_later(step.seconds, _settle, self.hold, ELAPSED)
+        timer = loop.call_later(step.seconds, settle, self.hold, ELAPSED)
         try:
             return await self.hold
         finally:
@@ -243,16 +253,18 @@ class _Connection(asyncio.Protocol):
             self.server.holds.pop(self.hold, None)
             self.hold = None
 
-    def _respond(self, answer: Answer, *, malformed: bool) -> None:
+    def _respond(self, answer: Answer, request: Request, *, resume: bool) -> bool:
+        """Write the answer; True when the connection is ready for the next request.
+        With `resume`, go on at once with any request pipelined behind this one."""
         transport = self.transport
         self.head = None
         if transport is None or transport.is_closing():
-            return
-        if answer.status is None or malformed:
+            return False
+        if answer.status is None or request.malformed is not None or request.incomplete:
             if answer.status is not None:
                 self._write_raw(answer)
             self._close()
-            return
+            return False
         try:
             headers = [
                 (k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.framed_headers()
@@ -264,19 +276,21 @@ class _Connection(asyncio.Protocol):
             )
         except h11.LocalProtocolError:
             self._close()
-            return
+            return False
         if (
             self.gone
             or self.h11.our_state is h11.MUST_CLOSE
             or self.h11.their_state is not h11.DONE
         ):
             self._close()  # the client left, Connection: close, or a body we did not read
-            return
+            return False
         self.h11.start_next_cycle()
         self.busy = False
         transport.resume_reading()
-        self._arm(IDLE_TIMEOUT)
-        self._process()  # a pipelined request may be waiting
+        self._arm(limits.IDLE_TIMEOUT)
+        if resume:
+            self._process()  # a pipelined request may be waiting
+        return True
 
     def _write_raw(self, answer: Answer) -> None:
         """An answer after broken framing, which h11 will not send on a failed connection."""
@@ -306,84 +320,13 @@ class _Connection(asyncio.Protocol):
             self.transport.close()
 
 
-def _settle(future: asyncio.Future[HoldEnd], end: HoldEnd) -> None:
+def _content_length(head: h11.Request) -> int | None:
+    for name, value in head.headers:
+        if name == b"content-length":
+            return int(value)
+    return None
+
+
+def settle(future: asyncio.Future[HoldEnd], end: HoldEnd) -> None:
     if not future.done():
         future.set_result(end)
-
-
-class Server:
-    """The delivery app served on `host:port` from a loop thread (see the module doc).
-
-    The socket is bound in the constructor, so an address that cannot be bound raises
-    `OSError` naming it, in the caller's thread."""
-
-    def __init__(self, host: str, port: int, app: DeliveryApp) -> None:
-        self.app = app
-        self.connections: set[_Connection] = set()
-        self.tasks: set[asyncio.Task[None]] = set()
-        self.holds: dict[asyncio.Future[HoldEnd], threading.Event] = {}
-        #: connections accepted so far (a keep-alive client reuses one)
-        self.accepted = 0
-        self.closing = False
-        try:
-            family = socket.AF_INET6 if ":" in host else socket.AF_INET
-            self.socket = socket.create_server((host, port), family=family, backlog=512)
-        except (OSError, ValueError) as exc:
-            raise OSError(f"cannot listen on {host}:{port}: {exc}") from exc
-        self.port: int = self.socket.getsockname()[1]
-        self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix=f"ce-user-{self.port}")
-        self.loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name=f"ce-receiver-{self.port}", daemon=True
-        )
-        self._thread.start()
-        self._ready.wait(5)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        listening = self.loop.create_server(lambda: _Connection(self), sock=self.socket)
-        self.listener = self.loop.run_until_complete(listening)
-        self._ready.set()
-        self.loop.run_forever()
-
-    def cut_holds(self) -> None:
-        """Wake every hold whose cancel event is set (after reset() or on stop())."""
-        if not self.loop.is_closed():
-            with contextlib.suppress(RuntimeError):  # the loop stopped meanwhile
-                self.loop.call_soon_threadsafe(self._cut)
-
-    def _cut(self) -> None:
-        for future, cancel in list(self.holds.items()):
-            if cancel.is_set():
-                _settle(future, CUT)
-
-    def stop(self) -> None:
-        """Close the listener and every connection, end every task, join the threads."""
-        if self.loop.is_closed():
-            return
-        with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(self._shutdown(), self.loop).result(2)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(2)
-        self.loop.close()
-        self.pool.shutdown(wait=False, cancel_futures=True)
-        for worker in list(getattr(self.pool, "_threads", ())):
-            worker.join(0.5)  # idle workers end at once; one stuck in user code is left
-
-    async def _shutdown(self) -> None:
-        self.closing = True
-        self.listener.close()
-        self._cut()
-        for _ in range(50):  # connections accepted meanwhile are aborted as they arrive
-            for connection in list(self.connections):
-                if connection.transport is not None:
-                    connection.transport.abort()
-            for task in list(self.tasks):
-                task.cancel()
-            if self.tasks:
-                await asyncio.wait(list(self.tasks), timeout=0.5)
-            await asyncio.sleep(0)  # let the aborted transports call connection_lost
-            if not self.connections and not self.tasks:
-                break
-        await self.listener.wait_closed()
