@@ -245,6 +245,8 @@ class Connection(asyncio.Protocol):
         loop = asyncio.get_running_loop()
         self.hold = loop.create_future()
         self.server.holds[self.hold] = step.cancel
+        if step.cancel.is_set():  # a reset between the first check and the registration
+            settle(self.hold, CUT)
         timer = loop.call_later(step.seconds, settle, self.hold, ELAPSED)
         try:
             return await self.hold

@@ -53,8 +53,10 @@ class Server:
         self.loop.run_forever()
 
     def cut_holds(self) -> None:
-        """Wake every hold whose cancel event is set (after reset() or on stop())."""
-        if not self.loop.is_closed():
+        """Wake every hold whose cancel event is set (after reset() or on stop()). With no
+        hold registered there is nothing to wake (a hold registering meanwhile checks its
+        cancel event again once registered)."""
+        if self.holds and not self.loop.is_closed():
             with contextlib.suppress(RuntimeError):  # the loop stopped meanwhile
                 self.loop.call_soon_threadsafe(self._cut)
 
