@@ -189,7 +189,7 @@ class DeliveryApp:
                 )
             ]
             return self._settle(delivery, arrival.generation, _rejection(delivery))
-        decoded = decode(request.headers, request.body, strict=self.options.strict)
+        decoded = decode(request.headers, request.body, strict=self.options.strict, max_body=limit)
         delivery.mode = decoded.mode
         delivery.warnings = decoded.warnings
         if not decoded.ok:

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from types import TracebackType
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from requests.structures import CaseInsensitiveDict
@@ -15,7 +16,8 @@ from urllib3.util import Retry
 
 from .conformance import Level, Violation, check_attributes
 from .events import CloudEvent, EventLike, attributes_of, coerce
-from .options import check_mode, check_seconds
+from .faults import check_headers
+from .options import check_bool, check_mode, check_seconds
 from .retry import CountingAdapter, counting, retry_of
 from .wire import decode, encode, encode_batch, mode_of
 
@@ -92,6 +94,26 @@ class Result:
         return "\n".join(lines)
 
 
+def _check_url(url: object) -> str:
+    if not isinstance(url, str):
+        raise TypeError(f"the target must be an http:// or https:// URL string, not {url!r}")
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"the target must be an http:// or https:// URL, not {url!r}")
+    return url
+
+
+def redact(url: str) -> str:
+    """The URL without the credentials of a `user:pass@` part, for anything shown."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 class Client:
     """A real CloudEvents sender over `requests`, for testing consumers.
 
@@ -116,13 +138,25 @@ class Client:
     ) -> None:
         check_mode(mode)
         check_seconds("timeout", timeout, positive=True, maximum=3600.0)
+        check_bool("validate", validate)
+        if target is not None:
+            _check_url(target)
+        if session is not None and not isinstance(session, requests.Session):
+            raise TypeError(f"session must be a requests.Session (or None), not {session!r}")
+        if headers is not None and not isinstance(headers, Mapping):
+            raise TypeError(f"headers must be a dict of header names to values, not {headers!r}")
         self.target = target
         self.mode = mode
         self.timeout = float(timeout)
-        self.headers = dict(headers or {})
+        self.headers = dict(check_headers(headers))
         self.validate = validate
         self._own_session = session is None
-        self.session = session or requests.Session()
+        if session is None:
+            session = requests.Session()
+            # the client sends exactly what the test says: no ~/.netrc credentials, no
+            # proxy from the environment (a session the user gives is used as given)
+            session.trust_env = False
+        self.session = session
         if self._own_session or retry is not None:
             adapter = CountingAdapter(max_retries=counting(retry_of(retry)))
             self.session.mount("http://", adapter)
@@ -205,9 +239,7 @@ class Client:
         url = to or self.target
         if not url:
             raise ValueError("no target URL: pass to=... or create Client(target=...)")
-        if not url.startswith(("http://", "https://")):
-            raise ValueError(f"the target must be an http:// or https:// URL, not {url!r}")
-        return url
+        return _check_url(url)
 
     def _refuse(self, events: list[EventLike], url: str) -> Result | None:
         if not self.validate:
@@ -217,7 +249,7 @@ class Client:
         ]
         if not problems:
             return None
-        return Result(Outcome.UNDELIVERED, url, error=ValidationError(problems), attempts=0)
+        return Result(Outcome.UNDELIVERED, redact(url), error=ValidationError(problems), attempts=0)
 
     def _post(self, url: str, headers: dict[str, str], body: bytes, method: str) -> Result:
         started = time.monotonic()
@@ -235,14 +267,14 @@ class Client:
         except requests.RequestException as exc:
             return Result(
                 Outcome.UNDELIVERED,
-                url,
+                redact(url),
                 error=exc,
                 elapsed=time.monotonic() - started,
                 attempts=self._attempts(url, None),
             )
         result = Result(
             Outcome.ACK if 200 <= response.status_code <= 299 else Outcome.NACK,
-            url,
+            redact(url),
             status_code=response.status_code,
             headers=response.headers,
             body=response.content,
@@ -261,7 +293,8 @@ class Client:
         return 1 + len(history) if history else 1
 
     def __repr__(self) -> str:
-        return f"<Client target={self.target!r} mode={self.mode}>"
+        target = None if self.target is None else redact(self.target)
+        return f"<Client target={target!r} mode={self.mode}>"
 
 
 def _carries_event(headers: Mapping[str, str]) -> bool:

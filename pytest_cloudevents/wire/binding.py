@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from ..conformance import Violation
 from ..events import EventLike, attributes_of, data_of, format_time
+from .jsontext import JSONTextError, parse
 from .raw import RawEvent, WireMode
 
 __all__ = [
@@ -114,7 +115,7 @@ def charset_of(content_type: str | None) -> str:
 
 
 def decode_binary(
-    headers: Mapping[str, str], body: bytes
+    headers: Mapping[str, str], body: bytes, max_body: int | None = None
 ) -> tuple[list[RawEvent], list[Violation]]:
     """A binary-mode message (lower-cased header names) as one raw event."""
     content_type = headers.get("content-type")
@@ -145,7 +146,7 @@ def decode_binary(
         attributes[attr] = text
     if content_type and content_type.strip():
         attributes["datacontenttype"] = content_type.strip()
-    data, problem = _body_data(body, content_type)
+    data, problem = _body_data(body, content_type, max_body)
     if problem is not None:
         problems.append(problem)
     return [RawEvent(attributes, data, size, frozenset(undecodable))], problems
@@ -191,14 +192,24 @@ def unescape_header_value(value: str) -> tuple[str, str | None]:
         )
 
 
-def _body_data(body: bytes, content_type: str | None) -> tuple[Any, Violation | None]:
+def _body_data(
+    body: bytes, content_type: str | None, max_body: int | None
+) -> tuple[Any, Violation | None]:
     """A binary-mode body as a Python value, by its media type."""
     if not body:
         return None, None
     if is_json_media_type(content_type):
         try:
-            return json.loads(body.decode(charset_of(content_type))), None
-        except (ValueError, LookupError) as exc:
+            return parse(body.decode(charset_of(content_type)), max_body), None
+        except JSONTextError as exc:
+            code = "body-too-large" if exc.too_large else "invalid-json"
+            return body, Violation(
+                code,
+                None,
+                f"the body is declared as JSON ({content_type or 'no Content-Type: JSON'}"
+                f" implied) but is not acceptable JSON: {exc}",
+            )
+        except (ValueError, LookupError) as exc:  # the charset: unknown, or not decoding
             return body, Violation(
                 "invalid-json",
                 None,
@@ -208,7 +219,7 @@ def _body_data(body: bytes, content_type: str | None) -> tuple[Any, Violation | 
     if is_text_media_type(content_type):
         try:
             return body.decode(charset_of(content_type)), None
-        except (UnicodeDecodeError, LookupError):
+        except (ValueError, LookupError):  # an unknown or undecodable charset: kept as bytes
             return body, None
     return body, None
 

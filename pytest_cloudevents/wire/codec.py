@@ -61,7 +61,9 @@ class Decoded:
         return not self.violations
 
 
-def decode(headers: Mapping[str, str], body: bytes, *, strict: bool = True) -> Decoded:
+def decode(
+    headers: Mapping[str, str], body: bytes, *, strict: bool = True, max_body: int | None = None
+) -> Decoded:
     """Decode one HTTP message (request or response) into CloudEvents.
 
     `headers` maps header names (any case) to values; `body` is the raw body. In strict
@@ -69,8 +71,10 @@ def decode(headers: Mapping[str, str], body: bytes, *, strict: bool = True) -> D
     violations become warnings and each event is built when the SDK can take it, with the
     attributes it refuses dropped; one that cannot be built still rejects the message.
 
-    Never raises for any headers or body; raises `TypeError` only for arguments of the
-    wrong type (a body that is not bytes, headers that are not a mapping).
+    With `max_body`, a JSON body holding more values than that size allows is
+    `body-too-large` (see `jsontext`). Never raises for any headers or body; raises
+    `TypeError` only for arguments of the wrong type (a body that is not bytes, headers that
+    are not a mapping).
     """
     if not isinstance(body, (bytes, bytearray, memoryview)):
         raise TypeError(f"body must be bytes, not {type(body).__name__}; encode it first")
@@ -85,7 +89,7 @@ def decode(headers: Mapping[str, str], body: bytes, *, strict: bool = True) -> D
     mode = mode_of(content_type)
     decoded = Decoded(mode=mode)
     if mode == "binary":
-        decoded.raw, problems = decode_binary(lowered, body)
+        decoded.raw, problems = decode_binary(lowered, body, max_body)
     else:
         mt = media_type(content_type)
         if not mt.endswith("+json"):
@@ -99,7 +103,7 @@ def decode(headers: Mapping[str, str], body: bytes, *, strict: bool = True) -> D
                 )
             )
             return decoded
-        decoded.raw, problems = decode_json_body(body, batch=mode == "batch")
+        decoded.raw, problems = decode_json_body(body, batch=mode == "batch", max_body=max_body)
     _finish(decoded, problems, strict=strict)
     return decoded
 

@@ -11,20 +11,24 @@ from typing import Any
 from ..conformance import Violation
 from ..events import EventLike, attributes_of, data_of
 from .binding import BATCH_JSON, STRUCTURED_JSON, is_json_media_type, is_text_media_type
+from .jsontext import JSONTextError, parse
 from .raw import RawEvent
 
 __all__ = ["decode_json_body", "encode_batch", "encode_structured", "event_to_json"]
 
 
-def decode_json_body(body: bytes, *, batch: bool) -> tuple[list[RawEvent], list[Violation]]:
+def decode_json_body(
+    body: bytes, *, batch: bool, max_body: int | None = None
+) -> tuple[list[RawEvent], list[Violation]]:
     """A structured (one object) or batch (an array of objects) body as raw events."""
+    what = "batch" if batch else "structured"
     try:
-        document = json.loads(body.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        what = "batch" if batch else "structured"
-        return [], [
-            Violation("invalid-json", None, f"the {what} body is not valid UTF-8 JSON: {exc}")
-        ]
+        document = parse(body.decode("utf-8"), max_body)
+    except JSONTextError as exc:
+        code = "body-too-large" if exc.too_large else "invalid-json"
+        return [], [Violation(code, None, f"the {what} body is not acceptable JSON: {exc}")]
+    except UnicodeDecodeError as exc:
+        return [], [Violation("invalid-json", None, f"the {what} body is not UTF-8: {exc}")]
     if not batch:
         event, problems = _json_event(document, None, len(body))
         return ([event] if event else []), problems
@@ -44,7 +48,8 @@ def decode_json_body(body: bytes, *, batch: bool) -> tuple[list[RawEvent], list[
         problems += found
         if event:
             raws.append(event)
-    versions = {r.attributes.get("specversion") for r in raws} - {None}
+    # a specversion that is not a string is reported per event (attribute-type)
+    versions = {v for r in raws if isinstance(v := r.attributes.get("specversion"), str)}
     if len(versions) > 1:
         problems.append(
             Violation(
