@@ -180,7 +180,10 @@ class Client:
         refused = self._refuse([core], url)
         if refused is not None:
             return refused
-        message_headers, body = encode(core, chosen)
+        try:
+            message_headers, body = encode(core, chosen)
+        except ValueError as exc:  # data JSON cannot carry (NaN, Infinity)
+            return self._unsendable(url, exc)
         return self._post(url, {**message_headers, **(headers or {})}, body, "POST")
 
     def request(
@@ -202,8 +205,16 @@ class Client:
         refused = self._refuse(core, url)
         if refused is not None:
             return refused
-        message_headers, body = encode_batch(core)
+        try:
+            message_headers, body = encode_batch(core)
+        except ValueError as exc:
+            return self._unsendable(url, exc)
         return self._post(url, message_headers, body, "POST")
+
+    @staticmethod
+    def _unsendable(url: str, exc: ValueError) -> Result:
+        error = ValueError(f"the event cannot be encoded, nothing was sent: {exc}")
+        return Result(Outcome.UNDELIVERED, redact(url), error=error, attempts=0)
 
     def send_raw(
         self,

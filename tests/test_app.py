@@ -135,8 +135,8 @@ def test_a_when_predicate_may_read_the_receiver(endpoint: Sink) -> None:
 def test_anything_a_handler_raises_is_an_error_delivery(
     endpoint: Sink, raiser: Callable[[], Any]
 ) -> None:
-    """Before: a BaseException (pytest.fail's Failed) dropped the connection, nothing was
-    recorded, and the test passed."""
+    """Hardening item 2: a BaseException (pytest.fail's Failed) dropped the connection,
+    nothing was recorded, and the test passed."""
     endpoint.handle(lambda event: raiser())
     answer = post(endpoint)
     assert answer.status_code == 500 and "the handler raised" in answer.text
@@ -147,7 +147,7 @@ def test_anything_a_handler_raises_is_an_error_delivery(
 
 
 def test_a_when_predicate_that_raises_is_an_error_delivery(endpoint: Sink) -> None:
-    """Before: werkzeug's HTML 500, nothing recorded, and the test passed."""
+    """Hardening item 3: werkzeug's HTML 500, nothing recorded, and the test passed."""
     endpoint.inject(faults.status(503), when=lambda d: 1 / 0 > 0)
     answer = post(endpoint)
     assert answer.status_code == 500 and "a when= predicate raised" in answer.text

@@ -171,3 +171,14 @@ def test_credentials_in_a_url_are_never_shown(ce_receiver: Receiver) -> None:
         assert "hunter2" not in result.describe() and "hunter2" not in repr(result)
         assert "hunter2" not in repr(client)
         assert result.url.startswith("http://***@127.0.0.1:")
+
+
+def test_data_json_cannot_carry_is_undelivered_not_sent(ce_receiver: Receiver) -> None:
+    """Found by the round-trip property: data holding Infinity was written as non-JSON."""
+    event = EventFactory(3).make("com.example.t", data={"ratio": math.inf})
+    with Client() as client:
+        result = client.send(event, to=ce_receiver.url, mode="structured")
+        assert result.is_undelivered and result.attempts == 0
+        assert "cannot be encoded" in str(result.error)
+        assert client.send_batch([event], to=ce_receiver.url).is_undelivered
+    assert ce_receiver.deliveries == []

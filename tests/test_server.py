@@ -93,7 +93,7 @@ def connect(receiver: Receiver) -> socket.socket:
 
 
 def test_a_header_with_an_underscore_reaches_the_checks(receiver: Receiver) -> None:
-    """Before: werkzeug dropped it and a MUST violation passed as a valid event."""
+    """Conformance item 1: werkzeug dropped it and a MUST violation passed as valid."""
     response = requests.post(receiver.url, headers=binary(ce_bad_name=None) | {"ce-bad_name": "x"})
     assert response.status_code == 400
     [delivery] = receiver.assert_rejected("extension-name-invalid")
@@ -110,7 +110,7 @@ def test_header_names_are_kept_as_sent(receiver: Receiver) -> None:
 
 
 def test_a_post_without_content_length_is_empty_and_answered_at_once(receiver: Receiver) -> None:
-    """Before: the server read until the client closed (RFC 9112 6.3: the body is empty)."""
+    """Hardening item 1: the server read until the client closed (RFC 9112 6.3: empty)."""
     with connect(receiver) as sock:
         sock.sendall(HEAD.format(path="/", id="c1").encode() + b"\r\n")
         [answer] = read_responses(sock, 1)
@@ -125,7 +125,7 @@ def test_a_post_without_content_length_is_empty_and_answered_at_once(receiver: R
     ids=["not-hex", "negative", "missing-crlf", "overlong-size-line"],
 )
 def test_bad_chunk_framing_is_answered_400_and_recorded(receiver: Receiver, chunks: bytes) -> None:
-    """Before: werkzeug's own HTML 500, and nothing recorded."""
+    """Hardening item 5: werkzeug's own HTML 500, and nothing recorded."""
     head = HEAD.format(path="/", id="ch") + "Transfer-Encoding: chunked\r\n\r\n"
     with connect(receiver) as sock:
         sock.sendall(head.encode() + chunks)
@@ -155,7 +155,7 @@ def test_a_session_reuses_one_connection(receiver: Receiver) -> None:
 
 
 def test_a_client_that_leaves_during_a_delay_is_abandoned(receiver: Receiver) -> None:
-    """Before: recorded as accepted 202 after the delay, although nobody heard it."""
+    """Hardening item 7: recorded as accepted 202 after the delay, though nobody heard it."""
     receiver.inject(faults.delay(5))
     sock = connect(receiver)
     sock.sendall(message("gone"))
@@ -169,6 +169,7 @@ def test_a_client_that_leaves_during_a_delay_is_abandoned(receiver: Receiver) ->
 
 
 def test_a_body_cut_short_is_abandoned(receiver: Receiver) -> None:
+    """Hardening item 6: recorded as accepted with the truncated data."""
     with connect(receiver) as sock:
         sock.sendall(HEAD.format(path="/", id="cut").encode() + b"Content-Length: 100\r\n\r\n{}")
         assert wait_until(lambda: len(receiver.deliveries) == 0)
@@ -195,6 +196,8 @@ def test_a_thousand_held_deliveries_cost_no_thread_each(receiver: Receiver) -> N
 
 
 def test_abusive_connections_do_not_stall_others_and_stop_leaves_nothing() -> None:
+    """Hardening item 8: 300 slowloris, 100 idle and 50 stalled connections each held a
+    thread that stop() left behind."""
     threads_before = set(threading.enumerate())
     receiver = Receiver()
     port = receiver.port
@@ -249,6 +252,7 @@ def _cpu_seconds(thread: threading.Thread) -> float:
 def test_past_the_connection_cap_new_ones_are_refused_fast_without_spinning(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Hardening item 9: near the fd limit the accept loop spun at ~70% CPU."""
     monkeypatch.setattr(server_module, "MAX_CONNECTIONS", 50)
     with Receiver() as receiver:
         held = [connect(receiver) for _ in range(50)]
@@ -270,6 +274,7 @@ def test_past_the_connection_cap_new_ones_are_refused_fast_without_spinning(
 
 
 def test_a_port_in_use_or_a_bad_host_raises_oserror_naming_it() -> None:
+    """Hardening item 11: werkzeug called sys.exit(1)."""
     with Receiver() as first, pytest.raises(OSError, match=rf"127\.0\.0\.1:{first.port}"):
         Receiver(port=first.port)
     with pytest.raises(OSError, match=r"256\.1\.1\.1"):

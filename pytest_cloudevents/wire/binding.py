@@ -228,14 +228,15 @@ def _body_data(
 
 
 def data_bytes(data: Any, content_type: str | None) -> bytes:
-    """Data as a body: bytes as they are, text in its charset, anything else as JSON."""
+    """Data as a body: bytes as they are, text in its charset, anything else as JSON
+    (ValueError for NaN or Infinity, which JSON cannot carry)."""
     if data is None:
         return b""
     if isinstance(data, (bytes, bytearray)):
         return bytes(data)
     if isinstance(data, str) and not is_json_media_type(content_type):
         return data.encode(charset_of(content_type))
-    return json.dumps(data, separators=(",", ":")).encode("utf-8")
+    return json.dumps(data, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
 
 # Printable ASCII but space, '"' and '%' goes on the wire as it is (the HTTP binding,

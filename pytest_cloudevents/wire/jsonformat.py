@@ -152,11 +152,12 @@ def event_to_json(event: EventLike) -> dict[str, Any]:
 
 def encode_structured(event: EventLike) -> tuple[dict[str, str], bytes]:
     """Structured mode: the whole event as `application/cloudevents+json`."""
-    body = json.dumps(event_to_json(event), separators=(",", ":")).encode("utf-8")
+    body = json.dumps(event_to_json(event), separators=(",", ":"), allow_nan=False).encode()
     return {"content-type": f"{STRUCTURED_JSON}; charset=utf-8"}, body
 
 
 def encode_batch(events: Iterable[EventLike]) -> tuple[dict[str, str], bytes]:
     """Batched mode: a JSON array of events as `application/cloudevents-batch+json`."""
-    body = json.dumps([event_to_json(e) for e in events], separators=(",", ":")).encode("utf-8")
+    documents = [event_to_json(e) for e in events]
+    body = json.dumps(documents, separators=(",", ":"), allow_nan=False).encode()
     return {"content-type": f"{BATCH_JSON}; charset=utf-8"}, body
