@@ -180,6 +180,24 @@ class Client:
         refused = self._refuse([core], url)
         if refused is not None:
             return refused
+        content_type = attributes_of(core).get("datacontenttype")
+        if (
+            chosen == "binary"
+            and isinstance(content_type, str)
+            and mode_of(content_type) != "binary"
+        ):
+            # HTTP binding 3.1.1: in binary mode datacontenttype becomes the Content-Type, and
+            # an application/cloudevents... Content-Type makes a receiver read the message as
+            # structured or batched: no receiver can read this event back
+            return self._unsendable(
+                url,
+                ValueError(
+                    f"an event whose datacontenttype is {content_type!r} (a CloudEvents"
+                    " format) cannot go in binary mode, where it becomes the Content-Type and"
+                    " every receiver reads the body as structured or batched; send it with"
+                    " mode='structured'"
+                ),
+            )
         try:
             message_headers, body = encode(core, chosen)
         except ValueError as exc:  # data JSON cannot carry (NaN, Infinity)
@@ -213,7 +231,7 @@ class Client:
 
     @staticmethod
     def _unsendable(url: str, exc: ValueError) -> Result:
-        error = ValueError(f"the event cannot be encoded, nothing was sent: {exc}")
+        error = ValueError(f"the event cannot be sent, nothing was sent: {exc}")
         return Result(Outcome.UNDELIVERED, redact(url), error=error, attempts=0)
 
     def send_raw(

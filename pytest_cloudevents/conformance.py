@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final
 
-from .syntax import is_absolute_uri, is_uri_reference, parse_time
+from .syntax import NONCHARACTERS, is_absolute_uri, is_media_type, is_uri_reference, parse_time
 
 __all__ = [
     "CODES",
@@ -62,6 +62,7 @@ CODES: Final[Mapping[str, Code]] = {
     "source-not-uri-reference": Code(Level.MUST),
     "dataschema-not-absolute-uri": Code(Level.MUST),
     "time-not-rfc3339": Code(Level.MUST),
+    "datacontenttype-not-media-type": Code(Level.MUST),
     "extension-name-invalid": Code(Level.MUST),
     "datacontenttype-header-in-binary": Code(Level.MUST),
     "invalid-percent-encoding": Code(Level.MUST),
@@ -156,7 +157,7 @@ MAX_EVENT_SIZE: Final[int] = 64 * 1024
 
 # String type: no C0/C1 control characters, no surrogates, no noncharacters.
 _FORBIDDEN_CHAR: Final[re.Pattern[str]] = re.compile(
-    "[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]"
+    f"[\x00-\x1f\x7f-\x9f\ud800-\udfff{NONCHARACTERS}]"
 )
 
 # Reverse-DNS prefix: at least two dot-separated labels, e.g. "com.example".
@@ -310,6 +311,17 @@ def check_attributes(attributes: Mapping[str, Any]) -> list[Violation]:
     for name in ("datacontenttype", "subject", "dataschema", "schemaurl", "time"):
         if name in attrs and name in known:
             out += _check_context_string(name, attrs[name], required=False)
+    content_type = attrs.get("datacontenttype")
+    if isinstance(content_type, str) and content_type and not is_media_type(content_type):
+        # core spec 3.1.1 (datacontenttype): "MUST adhere to the format specified in RFC 2046"
+        out.append(
+            _must(
+                "datacontenttype-not-media-type",
+                "datacontenttype",
+                f"datacontenttype {content_type!r} is not an RFC 2046 media type; send"
+                " type/subtype with optional parameters, e.g. 'application/json; charset=utf-8'",
+            )
+        )
     for name in ("dataschema", "schemaurl"):
         value = attrs.get(name)
         if name in known and isinstance(value, str) and value and not is_absolute_uri(value):
@@ -331,10 +343,23 @@ def check_attributes(attributes: Mapping[str, Any]) -> list[Violation]:
                 " '2018-04-05T17:31:00Z' or '2018-04-05T19:31:00.123+02:00'",
             )
         )
-    if "datacontentencoding" in attrs and "datacontentencoding" in known:
-        out += _check_context_string(
+    if "datacontentencoding" in attrs and "datacontentencoding" in known:  # 0.3 only
+        found = _check_context_string(
             "datacontentencoding", attrs["datacontentencoding"], required=False
         )
+        encoding = attrs["datacontentencoding"]
+        if not found and encoding != "base64":
+            # 0.3 JSON format 3.1: data is carried as a string "when the datacontentencoding
+            # attribute is set to base64"; no other encoding can be carried
+            found.append(
+                _must(
+                    "invalid-base64",
+                    "datacontentencoding",
+                    f"datacontentencoding {encoding!r} is not 'base64', the only encoding a"
+                    " CloudEvents 0.3 event can declare for its data",
+                )
+            )
+        out += found
 
     for name, value in attrs.items():
         if name not in known:

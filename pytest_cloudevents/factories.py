@@ -203,7 +203,19 @@ def invalid_messages(*, max_body: int = 10 * 1024 * 1024) -> list[InvalidCase]:
             b({"ce-time": "20180405T035624Z"}),
             b"{}",
         ),
+        (
+            "datacontenttype-not-media-type",
+            "a Content-Type that is no media type",
+            b({"content-type": "xyz"}),
+            b"x",
+        ),
         ("extension-name-invalid", "an upper-case extension name", _STRUCTURED, s({"myExt": "x"})),
+        (
+            "extension-name-invalid",
+            "a header name with an underscore",
+            b({"ce-bad_name": "x"}),
+            b"{}",
+        ),
         ("extension-name-invalid", "an extension named data", b({"ce-data": "x"}), b"{}"),
         (
             "datacontenttype-header-in-binary",

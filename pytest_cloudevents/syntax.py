@@ -7,7 +7,26 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Final
 
-__all__ = ["is_absolute_uri", "is_uri_reference", "parse_time"]
+__all__ = ["NONCHARACTERS", "is_absolute_uri", "is_media_type", "is_uri_reference", "parse_time"]
+
+#: RFC 7230 `token` characters, the alphabet of media type names and parameter names.
+_TOKEN: Final[str] = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_QUOTED_STRING: Final[str] = r'"(?:[^"\\\r\n]|\\.)*"'
+# RFC 2046 (with RFC 2045 5.1 and RFC 7231 3.1.1.1): type "/" subtype *( ";" name "=" value )
+_MEDIA_TYPE: Final[re.Pattern[str]] = re.compile(
+    rf"{_TOKEN}/{_TOKEN}(?:[ \t]*;[ \t]*{_TOKEN}=(?:{_TOKEN}|{_QUOTED_STRING}))*[ \t]*"
+)
+#: The 66 Unicode noncharacters: U+FDD0..U+FDEF, and the last two code points of every plane.
+NONCHARACTERS: Final[str] = "\ufdd0-\ufdef" + "".join(
+    f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(17)
+)
+
+
+def is_media_type(value: str) -> bool:
+    """True when `value` is an RFC 2046 media type such as `application/json;
+    charset=utf-8` (a type, a subtype, and well-formed parameters)."""
+    return _MEDIA_TYPE.fullmatch(value) is not None
+
 
 _TIME: Final[re.Pattern[str]] = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|([+-])(\d{2}):(\d{2}))"

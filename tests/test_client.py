@@ -154,7 +154,7 @@ def test_an_invalid_reply_is_reported_not_raised(
     result = ce_client.send(event, to=ce_receiver.url)
     assert_ack(result)
     assert result.reply is None
-    assert {v.code for v in result.reply_violations} >= {"missing-id", "invalid-json"}
+    assert {v.code for v in result.reply_violations} >= {"missing-id", "missing-source"}
 
 
 def test_send_batch(ce_client: Client, ce_receiver: Receiver, ce_events: EventFactory) -> None:
@@ -352,7 +352,19 @@ def test_the_consumer_nacks_bad_data(
     assert_nack(result, status=422)
 
 
-@pytest.mark.parametrize("case", invalid_messages(max_body=1024), ids=lambda c: c.id)
+WERKZEUG_DROPS = "werkzeug's server drops header names with '_' before the app sees them"
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=WERKZEUG_DROPS))
+        if "ce-bad_name" in c.headers
+        else c
+        for c in invalid_messages(max_body=1024)
+    ],
+    ids=lambda c: c.id,
+)
 def test_the_consumer_rejects_every_invalid_message(
     ce_client: Client, consumer: str, case: InvalidCase
 ) -> None:

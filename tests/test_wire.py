@@ -52,6 +52,35 @@ class Case:
 UTC = timezone.utc
 VALID = [
     Case("binary-minimal", b(), attrs=S),
+    # Conformance item 5 -- HTTP binding 3.1.1: only a Content-Type gives the data a media
+    # type; without one nothing makes the body a violation (JSON when it parses, else bytes)
+    Case("binary-no-content-type-text", b(), b"test data", data=b"test data"),
+    Case("binary-no-content-type-json", b(), b'{"a": 1}', data={"a": 1}),
+    # Conformance item 4 -- in 1.0 datacontentencoding is an ordinary extension: data is left
+    # alone (0.3 JSON format 3.1 alone reads it as base64)
+    Case(
+        "structured-v1-datacontentencoding-is-an-extension",
+        SJ,
+        s(datacontentencoding="base64", data="aGVsbG8="),
+        mode="structured",
+        attrs={"datacontentencoding": "base64"},
+        data="aGVsbG8=",
+    ),
+    Case(
+        "structured-v1-datacontentencoding-object-data",
+        SJ,
+        s(datacontentencoding="base64", data={"a": 1}),
+        mode="structured",
+        data={"a": 1},
+    ),
+    # Conformance item 2: media types with parameters, quoted or not, are media types
+    Case(
+        "binary-media-type-quoted-parameter",
+        b(content_type='text/plain; charset="utf-8"; format=flowed'),
+        b"hi",
+        attrs={"datacontenttype": 'text/plain; charset="utf-8"; format=flowed'},
+        data="hi",
+    ),
     Case(
         "binary-json-charset",
         b(**{"content-type": "application/json; charset=utf-8"}),
@@ -325,6 +354,13 @@ INVALID = [
     Case("binary-dash-in-extension-name", b(**{"ce-bad-ext": "x"}), code="extension-name-invalid"),
     Case("structured-uppercase-extension", SJ, s(Bad="x"), code="extension-name-invalid"),
     Case("structured-underscore-extension", SJ, s(bad_ext="x"), code="extension-name-invalid"),
+    # Conformance item 1 -- core spec 3.1.3, extension naming: "MUST consist of lower-case
+    # letters ('a' to 'z') or digits ('0' to '9')"; a header name with `_` must reach the check
+    Case(
+        "binary-underscore-header",
+        {**b(), "ce-bad_name": "x"},
+        code="extension-name-invalid",
+    ),
     Case("binary-ce-data-header", b(ce_data="x"), code="extension-name-invalid"),
     Case(
         "binary-ce-datacontenttype",
@@ -343,7 +379,39 @@ INVALID = [
         b"{",
         code="invalid-json",
     ),
-    Case("binary-unquoted-string-as-json", b(), b"I'm just a string", code="invalid-json"),
+    # Conformance item 2 -- core spec 3.1.1, datacontenttype: "If present, MUST adhere to
+    # the format specified in RFC 2046"
+    Case(
+        "binary-content-type-not-media-type",
+        b(content_type="xyz"),
+        b"x",
+        code="datacontenttype-not-media-type",
+    ),
+    Case(
+        "structured-datacontenttype-type-only",
+        SJ,
+        s(datacontenttype="application"),
+        code="datacontenttype-not-media-type",
+    ),
+    Case(
+        "structured-datacontenttype-bogus-parameters",
+        SJ,
+        s(datacontenttype="bogus ;========="),
+        code="datacontenttype-not-media-type",
+    ),
+    # Conformance item 3 -- core spec, type system, String: "noncharacters" are forbidden,
+    # and Unicode has 66 of them, on every plane
+    Case("structured-noncharacter-plane-1", SJ, s(subject="a\U0001fffe"), code="control-character"),
+    Case("structured-noncharacter-plane-16", SJ, s(note="\U0010ffff"), code="control-character"),
+    Case("binary-noncharacter-plane-14", b(ce_subject="%F3%AF%BF%BF"), code="control-character"),
+    # Conformance item 4 -- 0.3 JSON format 3.1: data is base64 "when the datacontentencoding
+    # attribute is set to base64"; no other value can be carried
+    Case(
+        "structured-v03-encoding-not-base64",
+        SJ,
+        s(specversion="0.3", datacontentencoding="base54", data="aGVsbG8="),
+        code="invalid-base64",
+    ),
     Case("structured-invalid-json", SJ, b'{"id": ', code="invalid-json"),
     Case("structured-invalid-utf8", SJ, b'{"id": "\xff"}', code="invalid-json"),
     Case("structured-empty-body", SJ, b"", code="invalid-json"),
@@ -431,7 +499,7 @@ def test_invalid_message_is_rejected_with_its_code(case: Case) -> None:
 def test_the_table_is_large_and_covers_every_message_level_must_code() -> None:
     assert len(VALID) + len(INVALID) >= 60
     covered = {c.code for c in INVALID}
-    # body-too-large is decided by the receiver's size limit, before decoding.
+    # body-too-large is decided by the receiver's size limit (and the JSON value bound).
     assert MUST_CODES - covered == {"body-too-large"}
 
 

@@ -72,6 +72,8 @@ SDK_ACCEPTS = {
     "invalid-percent-encoding": "overlong UTF-8 becomes U+FFFD",
     "invalid-percent-encoding-2": "a broken escape is kept as text",
     "invalid-json": "an unparseable JSON body becomes a string",
+    "datacontenttype-not-media-type": "media types are not checked",
+    "extension-name-invalid-2": "werkzeug's server drops header names with '_'",
     "batch-not-an-array": "batches are not understood: read as a binary-mode message",
     "body-too-large": "this consumer sets no body limit of its own",
 }

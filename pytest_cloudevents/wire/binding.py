@@ -198,6 +198,12 @@ def _body_data(
     """A binary-mode body as a Python value, by its media type."""
     if not body:
         return None, None
+    if not content_type or not content_type.strip():
+        # the binding gives no type to such a body: JSON when it parses, else opaque bytes
+        try:
+            return parse(body.decode("utf-8"), max_body), None
+        except (JSONTextError, UnicodeDecodeError):
+            return body, None
     if is_json_media_type(content_type):
         try:
             return parse(body.decode(charset_of(content_type)), max_body), None

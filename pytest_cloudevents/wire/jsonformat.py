@@ -100,7 +100,11 @@ def _json_event(
         data, problem = _base64(b64, where, "data_base64")
         if problem:
             problems.append(problem)
-    elif has_data and attributes.get("datacontentencoding") == "base64":  # CloudEvents 0.3
+    elif (
+        has_data
+        and attributes.get("specversion") == "0.3"
+        and attributes.get("datacontentencoding") == "base64"
+    ):  # in 1.0 datacontentencoding is an ordinary extension and data is left alone
         data, problem = _base64(document["data"], where, "data")
         if problem:
             problems.append(problem)
