@@ -399,6 +399,10 @@ INVALID = [
         s(datacontenttype="bogus ;========="),
         code="datacontenttype-not-media-type",
     ),
+    # Conformance item 6 -- JSON format 3 (RFC 8259 section 6): "Numeric values that cannot
+    # be represented ... (such as Infinity and NaN) are not permitted"
+    Case("binary-json-nan", b(content_type="application/json"), b'{"n": NaN}', code="invalid-json"),
+    Case("structured-infinity-data", SJ, s()[:-1] + b', "data": Infinity}', code="invalid-json"),
     # Conformance item 3 -- core spec, type system, String: "noncharacters" are forbidden,
     # and Unicode has 66 of them, on every plane
     Case("structured-noncharacter-plane-1", SJ, s(subject="a\U0001fffe"), code="control-character"),
