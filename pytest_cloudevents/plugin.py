@@ -165,7 +165,10 @@ def _state(item: pytest.Item) -> _TestState:
 
 
 @pytest.fixture(scope="session")
-def _ce_session_receiver(pytestconfig: pytest.Config) -> Iterator[Receiver]:
+def ce_session_receiver(pytestconfig: pytest.Config) -> Iterator[Receiver]:
+    """The same server as `ce_receiver`, for module- and session-scoped fixtures that start
+    a service with its URL (`ce_session_receiver.url`). Tests still use `ce_receiver`, which
+    resets it before each test and checks it after."""
     receiver = Receiver(
         host=pytestconfig.getoption("ce_host"),
         advertise_host=pytestconfig.getoption("ce_advertise_host"),
@@ -176,11 +179,11 @@ def _ce_session_receiver(pytestconfig: pytest.Config) -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def ce_receiver(_ce_session_receiver: Receiver, request: pytest.FixtureRequest) -> Receiver:
+def ce_receiver(ce_session_receiver: Receiver, request: pytest.FixtureRequest) -> Receiver:
     """The recording receiver: one server per session (and xdist worker), reset before
     each test (which also cuts any delay a previous test left in flight). Point the
     service under test at `ce_receiver.url`."""
-    receiver = _ce_session_receiver
+    receiver = ce_session_receiver
     receiver.reset()
     receiver.options = options_for(request.node)
     _state(request.node).sinks.append(receiver)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import bisect
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -116,6 +118,7 @@ class DeliveryLog:
         self._seq = 0
         self._generation = 0
         self._cancelled = threading.Event()
+        self._async_waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = set()
 
     def begin(self) -> Arrival:
         """Number an arriving request and hand it its generation's cancel event."""
@@ -133,7 +136,7 @@ class DeliveryLog:
                 items.append(delivery)  # the common case: decoded in arrival order
             else:
                 bisect.insort(items, delivery, key=lambda d: d.seq)
-            self._cond.notify_all()
+            self._wake()
 
     def settle(self, delivery: Delivery, generation: int) -> bool:
         """The delivery was answered (its outcome is set): index its events and wake the
@@ -163,7 +166,7 @@ class DeliveryLog:
                     self._events[at:at] = delivery.events
                     seqs[at:at] = [delivery.seq] * len(delivery.events)
                     self._reorders += 1
-            self._cond.notify_all()
+            self._wake()
             return True
 
     @property
@@ -183,7 +186,7 @@ class DeliveryLog:
             self._generation += 1
             self._cancelled.set()
             self._cancelled = threading.Event()
-            self._cond.notify_all()
+            self._wake()
 
     def cancel_in_flight(self) -> None:
         """Cut the current generation's in-flight deliveries short (on stop)."""
@@ -219,47 +222,58 @@ class DeliveryLog:
         exact id), only at the events with that id. `matches` runs outside the log's lock.
         Returns the matching events in arrival order and whether `done` held.
         """
-        if ident is not None:
-            return self._wait_ident(matches, done, timeout, ident)
         deadline = time.monotonic() + timeout
-        found: list[tuple[int, CloudEvent]] = []
-        cursor, reorders = 0, -1
+        scan = _Scan(self, matches, ident)
         while True:
+            if done(scan.look()):
+                return scan.events(), True
             with self._cond:
-                if reorders != self._reorders:  # something moved: look at everything again
-                    found, cursor, reorders = [], 0, self._reorders
-                fresh = list(zip(self._event_seqs[cursor:], self._events[cursor:], strict=True))
-                cursor = len(self._events)
-            found += [(seq, e) for seq, e in fresh if matches(e)]
-            if done(len(found)):
-                return [e for _, e in found], True
-            with self._cond:
-                if reorders == self._reorders and cursor == len(self._events):
+                if scan.nothing_new():
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
-                        return [e for _, e in found], False
+                        return scan.events(), False
                     self._cond.wait(remaining)
 
-    def _wait_ident(
+    async def wait_events_async(
         self,
         matches: Callable[[CloudEvent], bool],
         done: Callable[[int], bool],
         timeout: float,
-        ident: str,
+        *,
+        ident: str | None = None,
     ) -> tuple[list[CloudEvent], bool]:
-        deadline = time.monotonic() + timeout
+        """`wait_events` for a coroutine: it awaits a future that the thread settling a
+        delivery wakes (`call_soon_threadsafe`), so the event loop runs on meanwhile.
+        Cancelling the await cancels the wait."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        scan = _Scan(self, matches, ident)
         while True:
+            if done(scan.look()):
+                return scan.events(), True
             with self._cond:
-                candidates = list(self._by_id.get(ident, ()))
-            found = [event for _, event in candidates if matches(event)]
-            if done(len(found)):
-                return found, True
-            with self._cond:
-                if len(self._by_id.get(ident, ())) == len(candidates):
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        return found, False
-                    self._cond.wait(remaining)
+                if not scan.nothing_new():
+                    continue
+                woken: asyncio.Future[None] = loop.create_future()
+                waiter = (loop, woken)
+                self._async_waiters.add(waiter)
+            try:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return scan.events(), False
+                await asyncio.wait_for(woken, remaining)
+            except asyncio.TimeoutError:
+                return scan.events(), False
+            finally:
+                with self._cond:
+                    self._async_waiters.discard(waiter)
+
+    def _wake(self) -> None:
+        """Wake every waiter, thread or coroutine (call with the lock held)."""
+        self._cond.notify_all()
+        for loop, woken in self._async_waiters:
+            with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits
+                loop.call_soon_threadsafe(_resolve, woken)
 
     def describe(self, limit: int = 50) -> str:
         """The log as text, one delivery a line (the last `limit` of them), numbered from
@@ -272,6 +286,49 @@ class DeliveryLog:
         if first:
             lines.insert(0, f"  ... {first} earlier deliveries not shown")
         return "\n".join(lines)
+
+
+class _Scan:
+    """What a wait has looked at so far: the events accepted since its last look (or, for
+    one id, that id's events), and the matching ones among them."""
+
+    def __init__(
+        self, log: DeliveryLog, matches: Callable[[CloudEvent], bool], ident: str | None
+    ) -> None:
+        self.log, self.matches, self.ident = log, matches, ident
+        self.found: list[tuple[int, CloudEvent]] = []
+        self.cursor, self.reorders = 0, -1
+
+    def look(self) -> int:
+        """Match what is new (outside the log's lock); the number of matches so far."""
+        log = self.log
+        with log._cond:
+            if self.ident is not None:
+                fresh = list(log._by_id.get(self.ident, ()))
+                self.found, self.cursor = [], len(fresh)
+            else:
+                if self.reorders != log._reorders:  # something moved: look at all again
+                    self.found, self.cursor, self.reorders = [], 0, log._reorders
+                seqs, events = log._event_seqs[self.cursor :], log._events[self.cursor :]
+                fresh = list(zip(seqs, events, strict=True))
+                self.cursor = len(log._events)
+        self.found += [(seq, e) for seq, e in fresh if self.matches(e)]
+        return len(self.found)
+
+    def nothing_new(self) -> bool:
+        """True when nothing was accepted since the last look (call with the lock held)."""
+        log = self.log
+        if self.ident is not None:
+            return len(log._by_id.get(self.ident, ())) == self.cursor
+        return self.reorders == log._reorders and self.cursor == len(log._events)
+
+    def events(self) -> list[CloudEvent]:
+        return [event for _, event in self.found]
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _contains(items: list[Delivery], delivery: Delivery) -> bool:

@@ -126,21 +126,8 @@ class Sink:
         receiver's wait_timeout) passes first.
         """
         __tracebackhide__ = True
-        check_whole("count", count, minimum=1)
-        matcher = combine(match, criteria)
-        seconds = self._timeout(timeout)
-        found, ok = self._log.wait_events(
-            matcher.matches, lambda n: n >= count, seconds, ident=matcher.required("id")
-        )
-        if not ok:
-            raise AssertionError(
-                self._failure(
-                    f"timed out after {seconds:g}s waiting for {count}"
-                    f" event(s) {matcher!r}; {len(found)} arrived",
-                    matcher,
-                )
-            )
-        return found
+        wait = _Wait.for_count(self, match, criteria, count, timeout)
+        return wait.judge(*self._log.wait_events(*wait.arguments, ident=wait.ident))
 
     def assert_received(
         self,
@@ -155,40 +142,54 @@ class Sink:
         Waits up to `timeout` for them to arrive; returns the matching events.
         """
         __tracebackhide__ = True
-        if count is not None:
-            check_whole("count", count, minimum=0)
-        matcher = combine(match, criteria)
-        wanted = 1 if count is None else max(count, 1)
-        seconds = self._timeout(timeout)
-        found, _ = self._log.wait_events(
-            matcher.matches, lambda n: n >= wanted, seconds, ident=matcher.required("id")
-        )
-        if count is None and not found:
-            raise AssertionError(
-                self._failure(f"expected an event {matcher!r}, none arrived", matcher)
-            )
-        if count is not None and len(found) != count:
-            raise AssertionError(
-                self._failure(
-                    f"expected exactly {count} event(s) {matcher!r}, got {len(found)}", matcher
-                )
-            )
-        return found
+        wait = _Wait.for_received(self, match, criteria, count, timeout)
+        return wait.judge(*self._log.wait_events(*wait.arguments, ident=wait.ident))
 
     def assert_not_received(
         self, match: MatchArg = None, *, within: float = 0.0, **criteria: Any
     ) -> None:
         """Assert no matching event was accepted, watching for `within` more seconds."""
         __tracebackhide__ = True
-        seconds = check_seconds("within", within)
-        matcher = combine(match, criteria)
-        found, _ = self._log.wait_events(
-            matcher.matches, lambda n: n > 0, seconds, ident=matcher.required("id")
-        )
-        if found:
-            raise AssertionError(
-                self._failure(f"expected no event {matcher!r}, got {len(found)}", None)
-            )
+        wait = _Wait.for_none(self, match, criteria, within)
+        wait.judge(*self._log.wait_events(*wait.arguments, ident=wait.ident))
+
+    # In async tests (asyncio; trio through anyio's asyncio backend): the same waits on the
+    # event loop, never blocking it; the log wakes them from the server's thread.
+
+    async def wait_for_async(
+        self,
+        match: MatchArg = None,
+        *,
+        count: int = 1,
+        timeout: float | None = None,
+        **criteria: Any,
+    ) -> list[CloudEvent]:
+        """`wait_for` for a coroutine: a producer task on the same loop runs meanwhile, and
+        cancelling the await cancels the wait."""
+        __tracebackhide__ = True
+        wait = _Wait.for_count(self, match, criteria, count, timeout)
+        return wait.judge(*await self._log.wait_events_async(*wait.arguments, ident=wait.ident))
+
+    async def assert_received_async(
+        self,
+        match: MatchArg = None,
+        *,
+        count: int | None = None,
+        timeout: float | None = None,
+        **criteria: Any,
+    ) -> list[CloudEvent]:
+        """`assert_received` for a coroutine, awaiting on the event loop."""
+        __tracebackhide__ = True
+        wait = _Wait.for_received(self, match, criteria, count, timeout)
+        return wait.judge(*await self._log.wait_events_async(*wait.arguments, ident=wait.ident))
+
+    async def assert_not_received_async(
+        self, match: MatchArg = None, *, within: float = 0.0, **criteria: Any
+    ) -> None:
+        """`assert_not_received` for a coroutine: the loop runs on while it watches."""
+        __tracebackhide__ = True
+        wait = _Wait.for_none(self, match, criteria, within)
+        wait.judge(*await self._log.wait_events_async(*wait.arguments, ident=wait.ident))
 
     def assert_rejected(
         self, code: str | None = None, *, count: int | None = None
@@ -282,3 +283,87 @@ class Sink:
                 lines += [f"  {v}" for v in d.violations]
         lines.append(f"{len(deliveries)} deliveries to {self!r}")
         return "\n".join(lines)
+
+
+@dataclass
+class _Wait:
+    """One wait or assertion: its checked arguments, and the verdict on what it found.
+    Shared by the blocking and the async forms, so both check and fail alike."""
+
+    sink: Sink
+    matcher: Matcher
+    seconds: float
+    done: Callable[[int], bool]
+    verdict: Callable[[_Wait, list[CloudEvent], bool], str | None]
+
+    @property
+    def arguments(self) -> tuple[Callable[[CloudEvent], bool], Callable[[int], bool], float]:
+        return self.matcher.matches, self.done, self.seconds
+
+    @property
+    def ident(self) -> str | None:
+        return self.matcher.required("id")
+
+    def judge(self, found: list[CloudEvent], ok: bool) -> list[CloudEvent]:
+        __tracebackhide__ = True
+        headline = self.verdict(self, found, ok)
+        if headline is not None:
+            near = None if headline.startswith("expected no event") else self.matcher
+            raise AssertionError(self.sink._failure(headline, near))
+        return found
+
+    @classmethod
+    def for_count(
+        cls,
+        sink: Sink,
+        match: MatchArg,
+        criteria: dict[str, Any],
+        count: int,
+        timeout: float | None,
+    ) -> _Wait:
+        check_whole("count", count, minimum=1)
+
+        def verdict(wait: _Wait, found: list[CloudEvent], ok: bool) -> str | None:
+            if ok:
+                return None
+            return (
+                f"timed out after {wait.seconds:g}s waiting for {count}"
+                f" event(s) {wait.matcher!r}; {len(found)} arrived"
+            )
+
+        matcher = combine(match, criteria)
+        return cls(sink, matcher, sink._timeout(timeout), lambda n: n >= count, verdict)
+
+    @classmethod
+    def for_received(
+        cls,
+        sink: Sink,
+        match: MatchArg,
+        criteria: dict[str, Any],
+        count: int | None,
+        timeout: float | None,
+    ) -> _Wait:
+        if count is not None:
+            check_whole("count", count, minimum=0)
+        wanted = 1 if count is None else max(count, 1)
+
+        def verdict(wait: _Wait, found: list[CloudEvent], ok: bool) -> str | None:
+            if count is None and not found:
+                return f"expected an event {wait.matcher!r}, none arrived"
+            if count is not None and len(found) != count:
+                return f"expected exactly {count} event(s) {wait.matcher!r}, got {len(found)}"
+            return None
+
+        matcher = combine(match, criteria)
+        return cls(sink, matcher, sink._timeout(timeout), lambda n: n >= wanted, verdict)
+
+    @classmethod
+    def for_none(
+        cls, sink: Sink, match: MatchArg, criteria: dict[str, Any], within: float
+    ) -> _Wait:
+        seconds = check_seconds("within", within)
+
+        def verdict(wait: _Wait, found: list[CloudEvent], ok: bool) -> str | None:
+            return f"expected no event {wait.matcher!r}, got {len(found)}" if found else None
+
+        return cls(sink, combine(match, criteria), seconds, lambda n: n > 0, verdict)
