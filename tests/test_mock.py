@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 import requests
+from helpers import binary
 
-from pytest_cloudevents import CeMock
+from pytest_cloudevents import CeMock, Receiver
 
 PRODUCER = """
 import json
@@ -119,3 +120,32 @@ def test_the_prefix_has_a_boundary(ce_mock: CeMock) -> None:
         requests.post("https://events.example.com/hooksX", data=b"{}")
     assert requests.head("https://events.example.com/hooks/a").status_code == 200
     assert sink.url_for("b") == "https://events.example.com/hooks/b"
+
+
+def test_ce_mock_and_ce_receiver_work_in_one_test(ce_mock: CeMock, ce_receiver: Receiver) -> None:
+    """Before: the receiver's own loopback URL was refused by `responses`."""
+    sink = ce_mock.sink("https://broker.example.com/")
+    assert requests.post(sink.url, headers=binary(ce_id="m"), data=b"{}").status_code == 202
+    assert requests.post(ce_receiver.url, headers=binary(ce_id="r"), data=b"{}").status_code == 202
+    sink.assert_received(id="m", count=1)
+    ce_receiver.assert_received(id="r", count=1)
+    with pytest.raises(requests.ConnectionError):  # anything else is still not let out
+        requests.post("https://elsewhere.example.com/", data=b"{}", timeout=5)
+
+
+@pytest.mark.parametrize(
+    ("url", "passes"),
+    [
+        ("http://127.0.0.1:8080/", True),
+        ("http://127.10.0.3/hooks", True),
+        ("https://localhost:9/x?y", True),
+        ("http://[::1]:80/", True),
+        ("http://127.0.0.1.evil.example.com/", False),
+        ("http://localhost.example.com/", False),
+        ("https://events.example.com/", False),
+    ],
+)
+def test_only_loopback_passes_through(url: str, passes: bool) -> None:
+    from pytest_cloudevents.mock import LOOPBACK
+
+    assert (LOOPBACK.match(url) is not None) is passes
