@@ -8,6 +8,8 @@ import contextlib
 import http.client
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -287,3 +289,41 @@ def test_expect_100_continue_is_honoured(receiver: Receiver) -> None:
     conn.request("POST", "/", body=b'{"big": true}', headers=headers)
     assert conn.getresponse().status == 202
     conn.close()
+
+
+BLOCKED_HANDLER = """
+import threading, requests
+from pytest_cloudevents import Receiver
+receiver = Receiver()
+never = threading.Event()
+receiver.handle(lambda event: never.wait())
+headers = {"ce-id": "1", "ce-source": "/", "ce-type": "t", "ce-specversion": "1.0"}
+try:
+    requests.post(receiver.url, headers=headers, data=b"{}", timeout=0.5)
+except requests.RequestException:
+    pass
+receiver.stop()
+print("stopped")
+"""
+
+
+def test_a_handler_that_never_returns_does_not_hold_up_exit() -> None:
+    """A ThreadPoolExecutor joins its workers at exit: a blocked handler hung the session.
+    The pool's threads are daemon threads; stop() leaves a stuck one behind."""
+    done = subprocess.run(
+        [sys.executable, "-c", BLOCKED_HANDLER], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0 and "stopped" in done.stdout, done.stderr
+
+
+def test_the_user_code_pool_runs_work_and_refuses_it_once_shut_down() -> None:
+    from pytest_cloudevents.server.pool import UserCodePool
+
+    pool = UserCodePool(2, "t")
+    assert [pool.submit(pow, 2, n).result(5) for n in range(5)] == [1, 2, 4, 8, 16]
+    failing = pool.submit(int, "x")
+    with pytest.raises(ValueError):
+        failing.result(5)
+    pool.shutdown()
+    with pytest.raises(RuntimeError, match="stopped"):
+        pool.submit(pow, 2, 2)

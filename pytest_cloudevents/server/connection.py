@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Generator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from typing import Final, Protocol
 from urllib.parse import unquote, urlsplit
 
@@ -23,12 +23,15 @@ class Server(Protocol):
     """What a connection needs of the server that accepted it."""
 
     app: DeliveryApp
-    pool: ThreadPoolExecutor
     connections: set[Connection]
     tasks: set[asyncio.Task[None]]
     holds: dict[asyncio.Future[HoldEnd], threading.Event]
     accepted: int
     closing: bool
+
+    @property
+    def pool(self) -> Executor:
+        """Where user code runs."""
 
 
 #: Bodies larger than this are decoded in the pool rather than on the loop.

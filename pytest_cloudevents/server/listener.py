@@ -6,10 +6,10 @@ import asyncio
 import contextlib
 import socket
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 from ..app import CUT, DeliveryApp, HoldEnd
 from .connection import Connection, settle
+from .pool import UserCodePool
 
 __all__ = ["Server"]
 
@@ -34,9 +34,7 @@ class Server:
         except (OSError, ValueError) as exc:
             raise OSError(f"cannot listen on {host}:{port}: {exc}") from exc
         self.port: int = self.socket.getsockname()[1]
-        self.pool: ThreadPoolExecutor = ThreadPoolExecutor(
-            max_workers=4, thread_name_prefix=f"ce-user-{self.port}"
-        )
+        self.pool = UserCodePool(4, f"ce-user-{self.port}")
         self.loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(
@@ -74,9 +72,7 @@ class Server:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(2)
         self.loop.close()
-        self.pool.shutdown(wait=False, cancel_futures=True)
-        for worker in list(getattr(self.pool, "_threads", ())):
-            worker.join(0.5)  # idle workers end at once; one stuck in user code is left
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
     async def _shutdown(self) -> None:
         self.closing = True
