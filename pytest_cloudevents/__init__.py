@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import faults, retry
+from .aclient import AsyncClient
 from .assertions import assert_ack, assert_nack, assert_undelivered
 from .client import Client, Outcome, Result
 from .conformance import Violation
@@ -33,6 +34,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "AsyncClient",
     "Attempts",
     "CeMock",
     "Client",

@@ -15,6 +15,7 @@ from typing import Any, Final, Literal
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3 import exceptions as urllib3_errors
 from urllib3.util import Retry
 
 from .options import check_seconds, check_whole
@@ -24,6 +25,8 @@ __all__ = [
     "SDK_GO_STATUSES",
     "CountingAdapter",
     "ShapedRetry",
+    "after_error",
+    "after_status",
     "counting",
     "from_int",
     "knative",
@@ -190,3 +193,58 @@ def retry_of(retry: Retry | int | None) -> Retry:
         f"retry takes a urllib3 Retry, a number of retries, or None, not {retry!r};"
         " see pytest_cloudevents.retry.knative()"
     )
+
+
+# --------------------------------------------------------------------------- by hand
+# Where no urllib3 adapter sits (AsyncClient, in-process apps) the client drives the same
+# Retry object itself: these two steps say whether to retry and how long to wait first,
+# exactly as urllib3's `urlopen` and `Retry.sleep` decide.
+
+
+class _Answered:
+    """The little of a urllib3 response that `Retry.increment` reads."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+
+    @staticmethod
+    def get_redirect_location() -> bool:
+        return False
+
+
+def after_status(
+    retry: Retry, method: str, url: str, status: int, retry_after: str | None
+) -> tuple[Retry, float] | None:
+    """After a response: the next Retry and the seconds to wait, or None to stop here.
+
+    The wait honours `Retry-After` when the Retry respects it, and is the Retry's
+    backoff otherwise."""
+    if not retry.is_retry(method, status, bool(retry_after)):
+        return None
+    try:
+        new = retry.increment(method, url, response=_Answered(status))  # type: ignore[arg-type]
+    except urllib3_errors.HTTPError:  # MaxRetryError: out of retries
+        return None
+    wait = None
+    if new.respect_retry_after_header and retry_after:
+        wait = new.parse_retry_after(retry_after)
+    return new, wait if wait else new.get_backoff_time()
+
+
+def after_error(
+    retry: Retry, method: str, url: str, error: BaseException, *, connecting: bool
+) -> tuple[Retry, float] | None:
+    """After a failed request: the next Retry and the backoff, or None to give up.
+
+    `connecting` says the connection was never made (urllib3's connect errors, retried for
+    any method); other failures count as read errors, retried only for allowed methods."""
+    cause: Exception = (
+        urllib3_errors.ConnectTimeoutError(str(error))
+        if connecting
+        else urllib3_errors.ProtocolError(str(error))
+    )
+    try:
+        new = retry.increment(method, url, error=cause)
+    except urllib3_errors.HTTPError:
+        return None
+    return new, new.get_backoff_time()

@@ -240,8 +240,12 @@ def test_legacy_sdk_events_are_accepted(ce_client: Client, ce_receiver: Receiver
 
 
 def test_wrong_arguments_say_what_to_pass(ce_client: Client, event: CloudEvent) -> None:
-    with pytest.raises(ValueError, match="no target URL"):
+    with pytest.raises(ValueError, match="no target: pass to="):
         ce_client.send(event)
+    with pytest.raises(TypeError, match="URL string or a WSGI/ASGI app"):
+        ce_client.send(event, to=8080)
+    with pytest.raises(ValueError, match="for a URL put the path in it"):
+        ce_client.send(event, to="http://127.0.0.1:1/", path="/events")
     with pytest.raises(ValueError, match="mode must be"):
         ce_client.send(event, to="http://127.0.0.1:1/", mode="batch")
     with pytest.raises(ValueError, match="http:// or https://"):

@@ -1,0 +1,192 @@
+"""`AsyncClient`: the `Client` for async tests, on httpx (extra `httpx`).
+
+It shares the encoder and the result classifier with `Client` (`sending.py`) and drives
+the same urllib3 `Retry` by hand (its status set, its backoff, `Retry-After`), sleeping
+without blocking the event loop. Works under asyncio and trio (through anyio).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from urllib3.util import Retry
+
+from .events import CloudEvent, EventLike
+from .extras import require
+from .inprocess import App, Reply, call_asgi, call_wsgi
+from .retry import retry_of
+from .sending import Message, Result, Sender, Tries, classify, undelivered
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["AsyncClient"]
+
+
+class AsyncClient(Sender):
+    """A real CloudEvents sender for coroutines, built on `httpx.AsyncClient`.
+
+    The keywords are `Client`'s; `session` is an `httpx.AsyncClient` to use as given
+    instead of the client's own. A target is a URL, a WSGI app (called in a worker
+    thread) or an ASGI app (called on the test's loop). `await client.aclose()` or
+    `async with AsyncClient(...) as client:` closes it.
+    """
+
+    def __init__(
+        self,
+        target: str | object | None = None,
+        *,
+        mode: str = "binary",
+        timeout: float = 5.0,
+        retry: Retry | int | None = None,
+        headers: Mapping[str, str] | None = None,
+        session: httpx.AsyncClient | None = None,
+        validate: bool = True,
+    ) -> None:
+        httpx = require("httpx", "AsyncClient")
+        super().__init__(target, mode=mode, timeout=timeout, headers=headers, validate=validate)
+        if session is not None and not isinstance(session, httpx.AsyncClient):
+            raise TypeError(f"session must be an httpx.AsyncClient (or None), not {session!r}")
+        self.retry = retry_of(retry)
+        self._own_session = session is None
+        self._session = session
+        self._httpx = httpx
+
+    @property
+    def session(self) -> httpx.AsyncClient:
+        """The `httpx.AsyncClient` sends go through (made on first use)."""
+        if self._session is None:
+            # like Client: no proxy or ~/.netrc from the environment, no redirects
+            self._session = self._httpx.AsyncClient(trust_env=False, follow_redirects=False)
+        return self._session
+
+    # -- sending -------------------------------------------------------------------------
+
+    async def send(
+        self,
+        event: EventLike,
+        *,
+        to: str | object | None = None,
+        mode: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        path: str | None = None,
+    ) -> Result:
+        """Send one event; returns ACK, NACK or UNDELIVERED with the reply, if any."""
+        return await self._deliver(self.event_message(event, to, mode, headers, path))
+
+    async def request(
+        self,
+        event: EventLike,
+        *,
+        to: str | object | None = None,
+        mode: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        path: str | None = None,
+    ) -> tuple[CloudEvent | None, Result]:
+        """Send one event and return `(reply, result)`; reply is None without one."""
+        result = await self.send(event, to=to, mode=mode, headers=headers, path=path)
+        return result.reply, result
+
+    async def send_batch(
+        self,
+        events: Iterable[EventLike],
+        *,
+        to: str | object | None = None,
+        path: str | None = None,
+    ) -> Result:
+        """Send events in one `application/cloudevents-batch+json` message."""
+        return await self._deliver(self.batch_message(events, to, path))
+
+    async def send_raw(
+        self,
+        headers: Mapping[str, str],
+        body: bytes | str,
+        *,
+        to: str | object | None = None,
+        method: str = "POST",
+        path: str | None = None,
+    ) -> Result:
+        """Send a message exactly as given (for malformed-message tests); no checks."""
+        return await self._deliver(self.raw_message(headers, body, to, method, path))
+
+    async def aclose(self) -> None:
+        """Close the client's own httpx client (one given to it is left open)."""
+        if self._own_session and self._session is not None:
+            await self._session.aclose()
+            self._session = None
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    async def _deliver(self, message: Message | Result) -> Result:
+        if isinstance(message, Result):
+            return message
+        import anyio
+
+        started = time.monotonic()
+        tries = Tries(self.retry, message)
+        while True:
+            tries.count += 1
+            try:
+                reply = await self._call(message)
+            except self._httpx.TransportError as exc:
+                if isinstance(exc, self._httpx.UnsupportedProtocol):
+                    raise ValueError(f"cannot send to {message.url!r}: {exc}") from exc
+                connecting = isinstance(exc, (self._httpx.ConnectError, self._httpx.ConnectTimeout))
+                wait = tries.after_error(exc, connecting=connecting)
+                if wait is None:
+                    return undelivered(
+                        message.url, exc, elapsed=time.monotonic() - started, attempts=tries.count
+                    )
+            else:
+                wait = tries.after_reply(reply)
+                if wait is None:
+                    return classify(
+                        message.url,
+                        reply.status,
+                        reply.headers,
+                        reply.body,
+                        elapsed=time.monotonic() - started,
+                        attempts=tries.count,
+                    )
+            await anyio.sleep(wait)
+
+    async def _call(self, message: Message) -> Reply:
+        app: App | None = message.app
+        if app is not None:
+            args: tuple[Any, ...] = (
+                app.app,
+                message.method,
+                message.url,
+                message.headers,
+                message.body,
+            )
+            if app.kind == "asgi":
+                return await call_asgi(*args)
+            import anyio.to_thread
+
+            return await anyio.to_thread.run_sync(call_wsgi, *args)
+        response = await self.session.request(
+            message.method,
+            message.url,
+            headers=message.headers,
+            content=message.body,
+            timeout=self.timeout,
+        )
+        return Reply(response.status_code, list(response.headers.multi_items()), response.content)
+
+    def __repr__(self) -> str:
+        return f"<AsyncClient target={self._shown_target()!r} mode={self.mode}>"
