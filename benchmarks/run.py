@@ -29,7 +29,7 @@ import responses
 
 from pytest_cloudevents import Options, Receiver, match
 from pytest_cloudevents.app import DeliveryApp, Request
-from pytest_cloudevents.mock import MockSink
+from pytest_cloudevents.mock import Mocks, MockSink
 from pytest_cloudevents.sink import Sink
 from pytest_cloudevents.wire import HeaderMap
 from pytest_cloudevents.wire.jsontext import BYTES_PER_VALUE
@@ -453,9 +453,12 @@ def mock_rate(n: int = 500, rounds: int = 15) -> None:
         return 202, {}, b""
 
     def ours() -> float:
-        with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-            sink = MockSink("https://ours.example.com/", mock)
+        mocks = Mocks()
+        try:
+            sink = MockSink("https://ours.example.com/", mocks)
             rate = _session_rate("https://ours.example.com/e", n)
+        finally:
+            mocks.stop()
         assert len(sink.events) == n
         return rate
 

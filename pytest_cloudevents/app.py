@@ -15,7 +15,7 @@ whatever it raises (`BaseException` included) makes the delivery an `error` (500
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Generator
+from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http import HTTPStatus
@@ -209,6 +209,19 @@ class DeliveryApp:
             step = next(steps)
             while True:
                 step = steps.send(hold(step))
+        except StopIteration as done:
+            answer: Answer = done.value
+            return answer
+
+    async def run_async(
+        self, request: Request, hold: Callable[[Hold], Awaitable[HoldEnd]]
+    ) -> Answer:
+        """Drive `deliver` to its answer, awaiting `hold` wherever a delay holds it."""
+        steps = self.deliver(request)
+        try:
+            step = next(steps)
+            while True:
+                step = steps.send(await hold(step))
         except StopIteration as done:
             answer: Answer = done.value
             return answer

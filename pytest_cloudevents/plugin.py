@@ -217,18 +217,19 @@ def make_ce_receiver(request: pytest.FixtureRequest) -> Iterator[Callable[..., R
 
 @pytest.fixture
 def ce_mock(request: pytest.FixtureRequest) -> Iterator[CeMock]:
-    """Mock mode: `ce_mock.sink(url, **options)` catches `requests` calls to a URL prefix
-    with the receiver's own application, without opening a socket. Requests to loopback
-    addresses (the plugin's receivers among them) pass through untouched, so `ce_mock` and
-    `ce_receiver` work in one test."""
-    import responses
-
-    from .mock import LOOPBACK, CeMock
+    """Mock mode: `ce_mock.sink(url, **options)` catches calls to a URL prefix from
+    requests, httpx (extra `httpx`) and aiohttp (extra `aiohttp`) with the receiver's own
+    application, without opening a socket. Requests to loopback addresses (the plugin's
+    receivers among them) pass through untouched, so `ce_mock` and `ce_receiver` work in
+    one test."""
+    from .mock import CeMock, Mocks
 
     state = _state(request.node)
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.add_passthru(LOOPBACK)
-        yield CeMock(mock, options_for(request.node), on_sink=state.sinks.append)
+    mocks = Mocks()
+    try:
+        yield CeMock(mocks, options_for(request.node), on_sink=state.sinks.append)
+    finally:
+        mocks.stop()
 
 
 @pytest.fixture

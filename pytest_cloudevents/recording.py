@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import bisect
-import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -14,6 +12,7 @@ from typing import Literal, NamedTuple
 
 from .conformance import Violation
 from .events import CloudEvent
+from .wakeup import Wakeup
 from .wire import HeaderMap, WireMode
 
 __all__ = ["Arrival", "Delivery", "DeliveryLog", "DeliveryOutcome", "HeaderMap"]
@@ -118,7 +117,7 @@ class DeliveryLog:
         self._seq = 0
         self._generation = 0
         self._cancelled = threading.Event()
-        self._async_waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = set()
+        self._async_waiters: set[Wakeup] = set()
 
     def begin(self) -> Arrival:
         """Number an arriving request and hand it its generation's cancel event."""
@@ -242,11 +241,10 @@ class DeliveryLog:
         *,
         ident: str | None = None,
     ) -> tuple[list[CloudEvent], bool]:
-        """`wait_events` for a coroutine: it awaits a future that the thread settling a
-        delivery wakes (`call_soon_threadsafe`), so the event loop runs on meanwhile.
-        Cancelling the await cancels the wait."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        """`wait_events` for a coroutine (asyncio or trio): it awaits a `Wakeup` that the
+        thread settling a delivery sets, so the event loop runs on meanwhile. Cancelling
+        the await cancels the wait."""
+        deadline = time.monotonic() + timeout
         scan = _Scan(self, matches, ident)
         while True:
             if done(scan.look()):
@@ -254,16 +252,12 @@ class DeliveryLog:
             with self._cond:
                 if not scan.nothing_new():
                     continue
-                woken: asyncio.Future[None] = loop.create_future()
-                waiter = (loop, woken)
+                waiter = Wakeup()
                 self._async_waiters.add(waiter)
             try:
-                remaining = deadline - loop.time()
-                if remaining <= 0:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not await waiter.wait(remaining):
                     return scan.events(), False
-                await asyncio.wait_for(woken, remaining)
-            except asyncio.TimeoutError:
-                return scan.events(), False
             finally:
                 with self._cond:
                     self._async_waiters.discard(waiter)
@@ -271,9 +265,8 @@ class DeliveryLog:
     def _wake(self) -> None:
         """Wake every waiter, thread or coroutine (call with the lock held)."""
         self._cond.notify_all()
-        for loop, woken in self._async_waiters:
-            with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits
-                loop.call_soon_threadsafe(_resolve, woken)
+        for waiter in self._async_waiters:
+            waiter.set()
 
     def describe(self, limit: int = 50) -> str:
         """The log as text, one delivery a line (the last `limit` of them), numbered from
@@ -324,11 +317,6 @@ class _Scan:
 
     def events(self) -> list[CloudEvent]:
         return [event for _, event in self.found]
-
-
-def _resolve(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
 
 
 def _contains(items: list[Delivery], delivery: Delivery) -> bool:

@@ -311,7 +311,9 @@ class Sender:
     def _where(self, to: str | object | None, path: str | None) -> tuple[str, App | None]:
         given = to if to is not None else self.target
         if given is None or given == "":
-            raise ValueError("no target: pass to=... (a URL or an app) or create the client with one")
+            raise ValueError(
+                "no target: pass to=... (a URL or an app) or create the client with one"
+            )
         target = _target(given)
         if isinstance(target, str):
             if path is not None:

@@ -12,39 +12,37 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import requests
 import responses
 
-from ..app import CUT, ELAPSED, GONE, DeliveryApp, Hold, HoldEnd, Request
-from ..wire import HeaderMap
+from ..app import DeliveryApp
+from .intercept import Intercepted, app_request
 
-__all__ = ["register"]
+__all__ = ["METHODS", "register"]
 
-_METHODS = ("POST", "PUT", "PATCH", "HEAD", "OPTIONS", "GET", "DELETE")
+METHODS = ("POST", "PUT", "PATCH", "HEAD", "OPTIONS", "GET", "DELETE")
 
 
 def register(mock: responses.RequestsMock, pattern: re.Pattern[str], app: DeliveryApp) -> None:
     """Answer every request to URLs matching `pattern` with `app`."""
 
     def callback(request: requests.PreparedRequest) -> tuple[int, dict[str, str], bytes]:
-        read_timeout = _read_timeout(getattr(request, "req_kwargs", {}))
-        timed_out = False
-
-        def hold(step: Hold) -> HoldEnd:
-            nonlocal timed_out
-            seconds = step.seconds
-            if read_timeout is not None and read_timeout < seconds:
-                timed_out, seconds = True, read_timeout
-            if step.cancel.wait(seconds):
-                return CUT
-            return GONE if timed_out else ELAPSED
-
-        answer = app.run(_request(request, app.options.max_body), hold)
-        if timed_out:
+        intercepted = Intercepted(
+            app,
+            app_request(
+                str(request.method),
+                str(request.url),
+                request.headers.items(),
+                _body(request.body),
+                app.options.max_body,
+            ),
+            _read_timeout(getattr(request, "req_kwargs", {})),
+        )
+        answer = intercepted.run()
+        if intercepted.timed_out:
             raise requests.ReadTimeout(
-                f"Read timed out (read timeout={read_timeout})", request=request
+                f"Read timed out (read timeout={intercepted.read_timeout})", request=request
             )
         if answer.status is None:
             raise requests.ConnectionError(
@@ -53,28 +51,8 @@ def register(mock: responses.RequestsMock, pattern: re.Pattern[str], app: Delive
             )
         return answer.status, dict(answer.headers), answer.body
 
-    for method in _METHODS:
+    for method in METHODS:
         mock.add_callback(method, pattern, callback=callback, content_type=None)
-
-
-def _request(request: requests.PreparedRequest, limit: int) -> Request:
-    """The app's view of an intercepted request, as the real server would build it."""
-    parts = urlsplit(str(request.url))
-    body = _body(request.body)
-    headers = HeaderMap()
-    for name, value in request.headers.items():  # every header as sent, `_` names too
-        headers.lowered[name.lower()] = value
-    headers.lowered["content-length"] = str(len(body))
-    return Request(
-        method=str(request.method).upper(),
-        path=unquote(parts.path or "/", encoding="latin-1"),
-        headers=headers,
-        body=b"" if len(body) > limit else body,
-        query=parts.query,
-        remote_addr="127.0.0.1",
-        too_large=len(body) > limit,
-        declared_length=len(body),
-    )
 
 
 def _read_timeout(kwargs: Any) -> float | None:

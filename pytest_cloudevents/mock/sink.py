@@ -1,4 +1,4 @@
-"""`MockSink` and the `ce_mock` fixture's object."""
+"""`MockSink`, the libraries' mocks it registers with, and the `ce_mock` fixture's object."""
 
 from __future__ import annotations
 
@@ -7,29 +7,103 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from ..app import DeliveryApp
+from ..extras import available, require
 from ..options import Options
 from ..sink import Sink
 
 if TYPE_CHECKING:
     import responses
+    from aioresponses import aioresponses
     from typing_extensions import Unpack
 
     from ..options import OptionKeywords
+    from .httpx import Router
 
-__all__ = ["CeMock", "MockSink"]
+__all__ = ["CeMock", "Mocks", "MockSink"]
+
+#: URLs mock mode never intercepts: loopback, where the plugin's own receivers listen (a
+#: sink for a loopback prefix still catches its own prefix in requests and httpx: sinks are
+#: matched first).
+LOOPBACK: re.Pattern[str] = re.compile(
+    r"^https?://(?:127(?:\.\d{1,3}){3}|localhost|\[::1\])(?::\d+)?(?:[/?#]|$)"
+)
+
+
+class Mocks:
+    """The started mocks of every installed HTTP library: `responses` always, `respx`
+    (extra `httpx`) and `aioresponses` (extra `aiohttp`) where installed. Loopback passes
+    through each; any other URL nothing is registered for fails as that mock fails it."""
+
+    def __init__(self) -> None:
+        import responses
+
+        self.responses = responses.RequestsMock(assert_all_requests_are_fired=False)
+        self.responses.add_passthru(LOOPBACK)
+        self.responses.start()
+        self._respx: Router | None = None
+        self._aioresponses: aioresponses | None = None
+        if available("respx"):
+            from .httpx import start
+
+            self._respx = start(LOOPBACK)
+        if available("aioresponses"):
+            from .aiohttp import start as start_aio
+
+            self._aioresponses = start_aio()
+
+    @property
+    def respx(self) -> Router:
+        """The respx router (extra `httpx`)."""
+        if self._respx is None:
+            require("respx", "mock mode for httpx")
+        assert self._respx is not None
+        return self._respx
+
+    @property
+    def aioresponses(self) -> aioresponses:
+        """The aioresponses mock (extra `aiohttp`)."""
+        if self._aioresponses is None:
+            require("aioresponses", "mock mode for aiohttp")
+        assert self._aioresponses is not None
+        return self._aioresponses
+
+    def register(self, pattern: re.Pattern[str], app: DeliveryApp) -> None:
+        """Answer requests to URLs matching `pattern` with `app`, in every library."""
+        from .requests import register
+
+        register(self.responses, pattern, app)
+        if self._respx is not None:
+            from .httpx import register as register_httpx
+
+            register_httpx(self._respx, pattern, app)
+        if self._aioresponses is not None:
+            from .aiohttp import register as register_aiohttp
+
+            register_aiohttp(self._aioresponses, pattern, app)
+
+    def stop(self) -> None:
+        """Stop every mock (the libraries send for real again)."""
+        self.responses.stop()
+        self.responses.reset()
+        if self._respx is not None:
+            self._respx.stop()
+        if self._aioresponses is not None:
+            self._aioresponses.stop()
 
 
 class MockSink(Sink):
     """A recording endpoint for mock mode, with the `Receiver` interface but for `stop`.
 
     Built by `ce_mock.sink(url, **options)`; the options are the receiver's (see
-    `Options`). Every request to the URL prefix runs the delivery application in-process.
+    `Options`). Every request to the URL prefix, from requests, httpx or aiohttp, runs the
+    delivery application in-process.
     """
 
     def __init__(
         self,
         url: str,
-        mock: responses.RequestsMock,
+        mocks: Mocks,
         *,
         options: Options | None = None,
         **settings: Unpack[OptionKeywords],
@@ -44,9 +118,7 @@ class MockSink(Sink):
         self._url = url if parts.path else url + "/"
         boundary = "" if self._url.endswith("/") else r"(?:[/?#]|$)"
         self._pattern = re.compile("^" + re.escape(self._url) + boundary)
-        from .requests import register
-
-        register(mock, self._pattern, self._app)
+        mocks.register(self._pattern, self._app)
 
     @property
     def url(self) -> str:
@@ -62,26 +134,42 @@ class MockSink(Sink):
 
 
 class CeMock:
-    """What the `ce_mock` fixture gives: `sink(url, **options)` and the underlying
-    `responses` mock (`ce_mock.responses`) for the test's other mocks. Requests to URLs
-    that nothing is registered for fail with `requests.ConnectionError`, as in
-    `responses`."""
+    """What the `ce_mock` fixture gives: `sink(url, **options)`, and the underlying mocks
+    for the test's other mocks: `ce_mock.responses` (requests), `ce_mock.respx` (httpx,
+    extra `httpx`) and `ce_mock.aioresponses` (aiohttp, extra `aiohttp`). Requests to URLs
+    that nothing is registered for fail as each mock fails them (`requests.ConnectionError`,
+    respx's `AllMockedAssertionError`, `aiohttp.ClientConnectionError`)."""
 
     def __init__(
         self,
-        mock: responses.RequestsMock,
+        mocks: Mocks,
         options: Options | None = None,
         *,
         on_sink: Callable[[MockSink], None] | None = None,
     ) -> None:
-        self.responses = mock
+        self.mocks = mocks
         self._options = options or Options()
         self._on_sink = on_sink
         self.sinks: list[MockSink] = []
 
+    @property
+    def responses(self) -> responses.RequestsMock:
+        """The `responses` mock, for the test's own requests mocks."""
+        return self.mocks.responses
+
+    @property
+    def respx(self) -> Router:
+        """The respx router, for the test's own httpx mocks (extra `httpx`)."""
+        return self.mocks.respx
+
+    @property
+    def aioresponses(self) -> aioresponses:
+        """The aioresponses mock, for the test's own aiohttp mocks (extra `aiohttp`)."""
+        return self.mocks.aioresponses
+
     def sink(self, url: str, **settings: Any) -> MockSink:
         """Catch every request to the `url` prefix in a new `MockSink`."""
-        sink = MockSink(url, self.responses, options=self._options.merged(settings))
+        sink = MockSink(url, self.mocks, options=self._options.merged(settings))
         self.sinks.append(sink)
         if self._on_sink is not None:  # the plugin's after-test check and report
             self._on_sink(sink)
