@@ -60,7 +60,10 @@ class AsyncClient(Sender):
         """The `httpx.AsyncClient` sends go through (made on first use)."""
         if self._session is None:
             # like Client: no proxy or ~/.netrc from the environment, no redirects
-            self._session = self._httpx.AsyncClient(trust_env=False, follow_redirects=False)
+            made: httpx.AsyncClient = self._httpx.AsyncClient(
+                trust_env=False, follow_redirects=False
+            )
+            self._session = made
         return self._session
 
     # -- sending -------------------------------------------------------------------------

@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .aclient import AsyncClient
 from .client import Client
 from .events import is_event
+from .extras import require
 from .factories import EventFactory
 from .matching import Matcher
 from .options import Options
@@ -237,6 +239,20 @@ def ce_client() -> Iterator[Client]:
     """A `Client` with no default target (pass `to=`), closed after the test."""
     with Client() as client:
         yield client
+
+
+@pytest.fixture
+def ce_async_client() -> Iterator[AsyncClient]:
+    """An `AsyncClient` (extra `httpx`) with no default target, for async tests (pass
+    `to=`). It opens a connection per send (no keep-alive), so nothing of it outlives the
+    test's event loop and it needs no closing there."""
+    httpx = require("httpx", "the ce_async_client fixture")
+    session = httpx.AsyncClient(
+        trust_env=False,
+        follow_redirects=False,
+        limits=httpx.Limits(max_keepalive_connections=0),
+    )
+    yield AsyncClient(session=session)
 
 
 @pytest.fixture

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
+
+import aiohttp
+import httpx
 import pytest
 import requests
+import respx
 from helpers import binary
+from transports import LIBRARIES, http_for
 
-from pytest_cloudevents import CeMock, Receiver
+from pytest_cloudevents import CeMock, Receiver, faults
 
 PRODUCER = """
 import json
@@ -122,15 +129,95 @@ def test_the_prefix_has_a_boundary(ce_mock: CeMock) -> None:
     assert sink.url_for("b") == "https://events.example.com/hooks/b"
 
 
-def test_ce_mock_and_ce_receiver_work_in_one_test(ce_mock: CeMock, ce_receiver: Receiver) -> None:
-    """Before: the receiver's own loopback URL was refused by `responses`."""
+#: What each library raises for a URL no sink (and nothing else) is registered for.
+UNMATCHED: dict[str, type[BaseException]] = {
+    "requests": requests.ConnectionError,
+    "httpx": respx.models.AllMockedAssertionError,
+    "httpx-async": respx.models.AllMockedAssertionError,
+    "aiohttp": aiohttp.ClientConnectionError,
+}
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_ce_mock_and_ce_receiver_work_in_one_test(
+    ce_mock: CeMock, ce_receiver: Receiver, library: str
+) -> None:
+    """Before: the receiver's own loopback URL was refused by `responses`, and httpx and
+    aiohttp calls were not caught at all."""
+    http = http_for(library)
     sink = ce_mock.sink("https://broker.example.com/")
-    assert requests.post(sink.url, headers=binary(ce_id="m"), data=b"{}").status_code == 202
-    assert requests.post(ce_receiver.url, headers=binary(ce_id="r"), data=b"{}").status_code == 202
+    assert http.post(sink.url, headers=binary(ce_id="m"), data=b"{}").status_code == 202
+    assert http.post(ce_receiver.url, headers=binary(ce_id="r"), data=b"{}").status_code == 202
     sink.assert_received(id="m", count=1)
     ce_receiver.assert_received(id="r", count=1)
-    with pytest.raises(requests.ConnectionError):  # anything else is still not let out
-        requests.post("https://elsewhere.example.com/", data=b"{}", timeout=5)
+    with pytest.raises(UNMATCHED[library]):  # anything else is still not let out
+        http.post("https://elsewhere.example.com/", data=b"{}", timeout=5)
+    with pytest.raises(UNMATCHED[library]):  # nor a host that only starts like loopback
+        http.post("http://127.0.0.1.evil.example.com/", data=b"{}", timeout=5)
+
+
+@pytest.mark.parametrize("library", ["httpx-async", "aiohttp"])
+def test_a_delay_in_an_async_mock_is_awaited_not_blocking(ce_mock: CeMock, library: str) -> None:
+    sink = ce_mock.sink("https://slow.example.com/")
+    sink.inject(faults.delay(0.3), times=1)
+
+    async def scenario() -> int:
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.01)
+
+        running = asyncio.create_task(ticker())
+        if library == "aiohttp":
+            async with (
+                aiohttp.ClientSession() as session,
+                session.post(sink.url, headers=binary(), data=b"{}") as answered,
+            ):
+                assert answered.status == 202
+        else:
+            async with httpx.AsyncClient() as client:
+                response = await client.post(sink.url, headers=binary(), content=b"{}")
+                assert response.status_code == 202
+        running.cancel()
+        return ticks
+
+    assert asyncio.run(scenario()) >= 10
+    sink.assert_received(count=1)
+
+
+def test_reset_cuts_an_awaited_hold(ce_mock: CeMock) -> None:
+    sink = ce_mock.sink("https://slow.example.com/")
+    sink.inject(faults.delay(30))
+
+    async def scenario() -> type[BaseException]:
+        async with httpx.AsyncClient() as client:
+            sending = asyncio.create_task(client.post(sink.url, headers=binary(), content=b"{}"))
+            await asyncio.sleep(0.05)
+            sink.reset()
+            with pytest.raises(httpx.HTTPError) as info:
+                await asyncio.wait_for(sending, 5)
+            return type(info.value)
+
+    assert asyncio.run(scenario()) is httpx.RemoteProtocolError
+    assert sink.deliveries == []
+
+
+def test_a_missing_extra_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_cloudevents.mock import Mocks
+
+    monkeypatch.setitem(sys.modules, "respx", None)
+    monkeypatch.setitem(sys.modules, "aioresponses", None)
+    mocks = Mocks()
+    try:
+        with pytest.raises(ImportError, match=r"pytest-cloudevents\[httpx\]"):
+            _ = mocks.respx
+        with pytest.raises(ImportError, match=r"pytest-cloudevents\[aiohttp\]"):
+            _ = mocks.aioresponses
+    finally:
+        mocks.stop()
 
 
 @pytest.mark.parametrize(

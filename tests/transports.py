@@ -64,7 +64,7 @@ class Http:
     def _httpx(
         self, method: str, url: str, headers: dict[str, str], body: bytes, timeout: float
     ) -> Sent:
-        raw = {k: v.encode("latin-1") for k, v in headers.items()}
+        raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
         if self.name == "httpx-async":
             return asyncio.run(_httpx_async(method, url, raw, body, timeout))
         h = httpx.request(method, url, headers=raw, content=body, timeout=timeout)
@@ -82,7 +82,7 @@ class Http:
 
 
 async def _httpx_async(
-    method: str, url: str, headers: dict[str, bytes], body: bytes, timeout: float
+    method: str, url: str, headers: list[tuple[bytes, bytes]], body: bytes, timeout: float
 ) -> Sent:
     async with httpx.AsyncClient() as client:
         r = await client.request(method, url, headers=headers, content=body, timeout=timeout)

@@ -27,14 +27,6 @@ from .requests import METHODS
 
 __all__ = ["register", "start"]
 
-#: URL prefixes that pass through: loopback, where the plugin's receivers listen.
-PASSTHROUGH = [
-    f"{scheme}://{host}"
-    for scheme in ("http", "https")
-    for host in ("127.", "localhost:", "localhost/", "[::1]")
-]
-
-
 _NEEDS_WRITER = "stream_writer" in inspect.signature(aiohttp.ClientResponse.__init__).parameters
 
 
@@ -49,15 +41,37 @@ class _Response(aiohttp.ClientResponse):
         super().__init__(method, url, **kwargs)
 
 
-def start() -> aioresponses:
+class Mock(aioresponses):
+    """aioresponses that let loopback through (but for a sink's own prefix) and refuse
+    other unmatched URLs; its own `passthrough` takes prefixes, too coarse for loopback."""
+
+    def __init__(self, loopback: re.Pattern[str]) -> None:
+        super().__init__()
+        self.loopback = loopback
+        self.sinks: list[re.Pattern[str]] = []
+
+    async def _request_mock(
+        self, orig_self: aiohttp.ClientSession, method: str, url: Any, *args: Any, **kwargs: Any
+    ) -> aiohttp.ClientResponse:
+        full = str(orig_self._build_url(url))
+        if self.loopback.match(full) and not any(p.match(full) for p in self.sinks):
+            response: aiohttp.ClientResponse = await self.patcher.temp_original(
+                orig_self, method, url, *args, **kwargs
+            )
+            return response
+        return await super()._request_mock(orig_self, method, url, *args, **kwargs)
+
+
+def start(loopback: re.Pattern[str]) -> Mock:
     """Started aioresponses that let loopback through and refuse other unmatched URLs."""
-    mock = aioresponses(passthrough=PASSTHROUGH)
+    mock = Mock(loopback)
     mock.start()
     return mock
 
 
-def register(mock: aioresponses, pattern: re.Pattern[str], app: DeliveryApp) -> None:
+def register(mock: Mock, pattern: re.Pattern[str], app: DeliveryApp) -> None:
     """Answer every request to URLs matching `pattern` with `app`."""
+    mock.sinks.append(pattern)
 
     for method in METHODS:
 
@@ -71,8 +85,7 @@ def register(mock: aioresponses, pattern: re.Pattern[str], app: DeliveryApp) -> 
             answer = await intercepted.run_async()
             if intercepted.timed_out:
                 raise aiohttp.SocketTimeoutError(
-                    f"Timeout on reading data from socket (read timeout="
-                    f"{intercepted.read_timeout})"
+                    f"Timeout on reading data from socket (read timeout={intercepted.read_timeout})"
                 )
             if answer.status is None:
                 raise aiohttp.ServerDisconnectedError()

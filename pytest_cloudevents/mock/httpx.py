@@ -53,7 +53,7 @@ def register(router: respx.MockRouter, pattern: re.Pattern[str], app: DeliveryAp
         intercepted = _intercepted(request, request.read(), app)
         return _reply(request, intercepted, intercepted.run())
 
-    loopback = router.routes.pop(_LOOPBACK, None)
+    loopback = router.routes.pop(_LOOPBACK, None)  # type: ignore[no-untyped-call]
     router.route(url__regex=pattern.pattern).mock(side_effect=side_effect)
     if loopback is not None:  # sinks are matched first, even on a loopback prefix
         router.routes.add(loopback, name=_LOOPBACK)

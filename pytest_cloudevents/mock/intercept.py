@@ -58,21 +58,26 @@ class Intercepted:
         """Run the delivery, awaiting holds on the running loop."""
         return await self.app.run_async(self.request, self._hold_async)
 
-    def _seconds(self, step: Hold) -> float:
+    def _seconds(self, step: Hold) -> tuple[float, bool]:
+        """How long to hold, and whether the read timeout is what ends the hold."""
         if self.read_timeout is not None and self.read_timeout < step.seconds:
-            self.timed_out = True
-            return self.read_timeout
-        return step.seconds
+            return self.read_timeout, True
+        return step.seconds, False
 
-    def _end(self, cut: bool) -> HoldEnd:
+    def _end(self, cut: bool, times_out: bool) -> HoldEnd:
         if cut:
             return CUT
-        return GONE if self.timed_out else ELAPSED
+        if times_out:
+            self.timed_out = True
+            return GONE
+        return ELAPSED
 
     def _hold(self, step: Hold) -> HoldEnd:
-        return self._end(step.cancel.wait(self._seconds(step)))
+        seconds, times_out = self._seconds(step)
+        return self._end(step.cancel.wait(seconds), times_out)
 
     async def _hold_async(self, step: Hold) -> HoldEnd:
         # the cancel flag is a threading.Event (reset() may come from any thread): a
         # thread waits for it while the loop runs on
-        return self._end(await wait_in_thread(step.cancel, self._seconds(step)))
+        seconds, times_out = self._seconds(step)
+        return self._end(await wait_in_thread(step.cancel, seconds), times_out)

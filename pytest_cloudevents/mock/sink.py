@@ -14,13 +14,13 @@ from ..sink import Sink
 
 if TYPE_CHECKING:
     import responses
-    from aioresponses import aioresponses
     from typing_extensions import Unpack
 
     from ..options import OptionKeywords
+    from .aiohttp import Mock as AioMock
     from .httpx import Router
 
-__all__ = ["CeMock", "Mocks", "MockSink"]
+__all__ = ["CeMock", "MockSink", "Mocks"]
 
 #: URLs mock mode never intercepts: loopback, where the plugin's own receivers listen (a
 #: sink for a loopback prefix still catches its own prefix in requests and httpx: sinks are
@@ -42,7 +42,7 @@ class Mocks:
         self.responses.add_passthru(LOOPBACK)
         self.responses.start()
         self._respx: Router | None = None
-        self._aioresponses: aioresponses | None = None
+        self._aioresponses: AioMock | None = None
         if available("respx"):
             from .httpx import start
 
@@ -50,7 +50,7 @@ class Mocks:
         if available("aioresponses"):
             from .aiohttp import start as start_aio
 
-            self._aioresponses = start_aio()
+            self._aioresponses = start_aio(LOOPBACK)
 
     @property
     def respx(self) -> Router:
@@ -61,7 +61,7 @@ class Mocks:
         return self._respx
 
     @property
-    def aioresponses(self) -> aioresponses:
+    def aioresponses(self) -> AioMock:
         """The aioresponses mock (extra `aiohttp`)."""
         if self._aioresponses is None:
             require("aioresponses", "mock mode for aiohttp")
@@ -163,7 +163,7 @@ class CeMock:
         return self.mocks.respx
 
     @property
-    def aioresponses(self) -> aioresponses:
+    def aioresponses(self) -> AioMock:
         """The aioresponses mock, for the test's own aiohttp mocks (extra `aiohttp`)."""
         return self.mocks.aioresponses
 
