@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import prototypes
+from asyncbench import async_wake_latency, httpx_mock_rate, inprocess_rate
+from common import BODY, HEADERS, RANGES, RESULTS, paired, report
 import requests
 import responses
 
@@ -33,69 +35,6 @@ from pytest_cloudevents.mock import Mocks, MockSink
 from pytest_cloudevents.sink import Sink
 from pytest_cloudevents.wire import HeaderMap
 from pytest_cloudevents.wire.jsontext import BYTES_PER_VALUE
-
-HEADERS = {
-    "ce-specversion": "1.0",
-    "ce-id": "bench-1",
-    "ce-source": "/bench",
-    "ce-type": "com.example.bench",
-    "content-type": "application/json",
-}
-BODY = json.dumps({"order_id": "o-1", "total": 12.5, "items": ["a", "b", "c"]}).encode()
-RESULTS: list[dict[str, Any]] = []
-RANGES: list[tuple[float, float]] = []  # the per-round ratio range of the last paired()
-
-
-def paired(
-    ours: Callable[[], float], baseline: Callable[[], float], rounds: int
-) -> tuple[float, float, float]:
-    """Alternate short rounds of ours and the baseline (each round flips which goes first);
-    return the median of each and the median of the per-round ratios (machine noise moves
-    both members of a round alike), and print the ratios' range."""
-    mine, theirs, ratios = [], [], []
-    for i in range(rounds):
-        if i % 2 == 0:
-            a, b = ours(), baseline()
-        else:
-            b = baseline()
-            a = ours()
-        mine.append(a)
-        theirs.append(b)
-        ratios.append(a / b)
-    RANGES.append((min(ratios), max(ratios)))
-    return statistics.median(mine), statistics.median(theirs), statistics.median(ratios)
-
-
-def report(
-    name: str,
-    ours: float,
-    baseline: float,
-    unit: str,
-    target: str,
-    better: str,
-    ratio: float | None = None,
-) -> None:
-    """Print one figure; `better` is "higher" or "lower" (for the ratio's reading)."""
-    if ratio is None:
-        ratio = ours / baseline if baseline else float("nan")
-    RESULTS.append(
-        {
-            "name": name,
-            "ours": ours,
-            "baseline": baseline,
-            "ratio": ratio,
-            "unit": unit,
-            "target": target,
-        }
-    )
-    spread = ""
-    if RANGES:
-        low, high = RANGES.pop()
-        spread = f", range {low:.2f}-{high:.2f}"
-    print(
-        f"{name}\n  ours {ours:,.3f} {unit}, baseline {baseline:,.3f} {unit}, ratio {ratio:.2f}{spread} ({better} is better; target {target})"
-    )
-
 
 # -- 1. per-test cost of ce_receiver vs pytest-httpserver ---------------------------------
 
@@ -482,9 +421,12 @@ def mock_rate(n: int = 500, rounds: int = 15) -> None:
 BENCHES: list[Callable[[], None]] = [
     throughput,
     wake_latency,
+    async_wake_latency,
     log_scaling,
     memory_per_delivery,
     mock_rate,
+    httpx_mock_rate,
+    inprocess_rate,
     per_test_cost,
 ]
 
