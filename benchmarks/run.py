@@ -10,7 +10,6 @@ figures are reported, not asserted: timings belong here, not in the test suite).
 from __future__ import annotations
 
 import functools
-import json
 import platform
 import statistics
 import subprocess
@@ -24,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import prototypes
-from asyncbench import async_wake_latency, httpx_mock_rate, inprocess_rate
-from common import BODY, HEADERS, RANGES, RESULTS, paired, report
 import requests
 import responses
+from asyncbench import async_wake_latency, httpx_mock_rate, inprocess_rate
+from common import BODY, HEADERS, RANGES, paired, report
 
 from pytest_cloudevents import Options, Receiver, match
 from pytest_cloudevents.app import DeliveryApp, Request
