@@ -145,7 +145,9 @@ class DeliveryLog:
             if generation != self._generation:
                 return False
             items = self._items
-            if not items or items[-1].seq < delivery.seq:
+            if items and items[-1] is delivery:
+                pass  # added when decoded, and still the latest: the common case
+            elif not items or items[-1].seq < delivery.seq:
                 items.append(delivery)
             elif delivery.outcome != "pending" and not _contains(items, delivery):
                 bisect.insort(items, delivery, key=lambda d: d.seq)

@@ -80,7 +80,8 @@ def decode(
         raise TypeError(f"body must be bytes, not {type(body).__name__}; encode it first")
     if not isinstance(headers, Mapping) and not hasattr(headers, "items"):
         raise TypeError(f"headers must be a mapping, not {type(headers).__name__}")
-    body = bytes(body)
+    if type(body) is not bytes:
+        body = bytes(body)
     if isinstance(headers, HeaderMap):
         lowered = headers.lowered
     else:
