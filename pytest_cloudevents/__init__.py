@@ -17,6 +17,7 @@ from .matching import match
 from .options import Options
 from .receiver import Receiver
 from .recording import Delivery
+from .remote import RemoteReceiver
 from .sink import Attempts
 from .wire import event_to_json as event_dict
 
@@ -45,6 +46,7 @@ __all__ = [
     "Options",
     "Outcome",
     "Receiver",
+    "RemoteReceiver",
     "Result",
     "Violation",
     "assert_ack",

@@ -5,6 +5,7 @@ Thin by design: every behaviour lives in the modules it delegates to.
 
 from __future__ import annotations
 
+import os
 import traceback
 import zlib
 from collections.abc import Callable, Generator, Iterator
@@ -21,6 +22,7 @@ from .factories import EventFactory
 from .matching import Matcher
 from .options import Options
 from .receiver import Receiver
+from .remote import RemoteReceiver
 from .sink import Sink
 
 if TYPE_CHECKING:
@@ -63,6 +65,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=int,
         default=None,
         help="seed for every test's event factory and flaky faults (reproduces a failure)",
+    )
+    group.addoption(
+        "--ce-remote",
+        default=None,
+        metavar="URL",
+        help="make ce_receiver a RemoteReceiver driving the standalone receiver at URL"
+        " (pytest-cloudevents serve); its token comes from --ce-remote-token or CE_AUTH_TOKEN",
+    )
+    group.addoption(
+        "--ce-remote-token",
+        default=None,
+        metavar="TOKEN",
+        help="the standalone receiver's --auth token (default: the CE_AUTH_TOKEN variable)",
     )
     parser.addini(
         "cloudevents_strict", "reject messages that break MUST rules", type="bool", default=True
@@ -167,10 +182,17 @@ def _state(item: pytest.Item) -> _TestState:
 
 
 @pytest.fixture(scope="session")
-def ce_session_receiver(pytestconfig: pytest.Config) -> Iterator[Receiver]:
+def ce_session_receiver(pytestconfig: pytest.Config) -> Iterator[Receiver | RemoteReceiver]:
     """The same server as `ce_receiver`, for module- and session-scoped fixtures that start
     a service with its URL (`ce_session_receiver.url`). Tests still use `ce_receiver`, which
-    resets it before each test and checks it after."""
+    resets it before each test and checks it after. Under `--ce-remote=URL` it is a
+    `RemoteReceiver` of that standalone receiver."""
+    remote = pytestconfig.getoption("ce_remote")
+    if remote:
+        token = pytestconfig.getoption("ce_remote_token") or os.environ.get("CE_AUTH_TOKEN")
+        with RemoteReceiver(remote, auth=token, options=session_options(pytestconfig)) as sink:
+            yield sink
+        return
     receiver = Receiver(
         host=pytestconfig.getoption("ce_host"),
         advertise_host=pytestconfig.getoption("ce_advertise_host"),
@@ -181,7 +203,9 @@ def ce_session_receiver(pytestconfig: pytest.Config) -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def ce_receiver(ce_session_receiver: Receiver, request: pytest.FixtureRequest) -> Receiver:
+def ce_receiver(
+    ce_session_receiver: Receiver | RemoteReceiver, request: pytest.FixtureRequest
+) -> Receiver | RemoteReceiver:
     """The recording receiver: one server per session (and xdist worker), reset before
     each test (which also cuts any delay a previous test left in flight). Point the
     service under test at `ce_receiver.url`."""

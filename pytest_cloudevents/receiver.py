@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from .options import OptionKeywords
+    from .server.mount import Mount
 
 __all__ = ["Receiver"]
 
@@ -49,11 +50,15 @@ class Receiver(Sink):
                 f"advertise_host must be a host name such as 'host.docker.internal', not"
                 f" {advertise_host!r}"
             )
-        self._server = Server(host, port, self._app)
+        self._server = Server(host, port, self._app, self._mount())
         self.host = host
         self.port: int = self._server.port
         self.advertise_host = advertise_host
         self._stopped = False
+
+    def _mount(self) -> Mount | None:
+        """What the server answers beside the app (the standalone receiver's control API)."""
+        return None
 
     @property
     def url(self) -> str:

@@ -113,6 +113,7 @@ class DeliveryLog:
         self._events: list[CloudEvent] = []  # accepted events, in arrival order
         self._event_seqs: list[int] = []  # the seq of each accepted event's delivery
         self._by_id: dict[str, list[tuple[int, CloudEvent]]] = {}  # id -> (seq, event)
+        self._settled: list[Delivery] = []  # in the order they were answered
         self._reorders = 0  # bumped when events are inserted before the end, or cleared
         self._seq = 0
         self._generation = 0
@@ -151,6 +152,7 @@ class DeliveryLog:
                 items.append(delivery)
             elif delivery.outcome != "pending" and not _contains(items, delivery):
                 bisect.insort(items, delivery, key=lambda d: d.seq)
+            self._settled.append(delivery)
             if delivery.outcome == "accepted" and delivery.events:
                 for event in delivery.events:
                     ident = event.get_attributes().get("id")
@@ -180,6 +182,7 @@ class DeliveryLog:
         """Forget every delivery; in-flight ones are cut short and never recorded."""
         with self._cond:
             self._items.clear()
+            self._settled.clear()
             self._events.clear()
             self._event_seqs.clear()
             self._by_id.clear()
@@ -188,6 +191,34 @@ class DeliveryLog:
             self._cancelled.set()
             self._cancelled = threading.Event()
             self._wake()
+
+    def settled_since(self, cursor: int) -> tuple[list[Delivery], int, int]:
+        """The deliveries answered after the first `cursor` ones, in the order they were
+        answered; the cursor to pass next; and the generation (a clear starts over at 0)."""
+        with self._cond:
+            return self._settled[cursor:], len(self._settled), self._generation
+
+    async def wait_settled_async(
+        self, cursor: int, timeout: float
+    ) -> tuple[list[Delivery], int, int]:
+        """`settled_since`, awaiting up to `timeout` seconds for a delivery to be answered
+        after `cursor` (a cursor beyond the end, from before a clear, returns at once)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._cond:
+                settled = len(self._settled)
+                if settled != cursor:
+                    return self._settled[cursor:], settled, self._generation
+                waiter = Wakeup()
+                self._async_waiters.add(waiter)
+            try:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not await waiter.wait(remaining):
+                    with self._cond:
+                        return [], len(self._settled), self._generation
+            finally:
+                with self._cond:
+                    self._async_waiters.discard(waiter)
 
     def cancel_in_flight(self) -> None:
         """Cut the current generation's in-flight deliveries short (on stop)."""

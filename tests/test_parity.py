@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -13,6 +13,7 @@ import pytest
 import requests
 from helpers import attr, binary, structured
 from requests.adapters import HTTPAdapter
+from standalone import Served, serve
 from test_wire import INVALID, VALID, Case
 from transports import LIBRARIES, Http, http_for
 from urllib3.util import Retry
@@ -21,6 +22,7 @@ from pytest_cloudevents import (
     AsyncClient,
     Client,
     EventFactory,
+    RemoteReceiver,
     assert_ack,
     assert_nack,
     assert_undelivered,
@@ -36,11 +38,48 @@ from pytest_cloudevents.wire import decode
 MOCK_URL = "https://events.example.com/"
 
 
-@pytest.fixture(params=["receiver", "mock"])
-def make_endpoint(request: pytest.FixtureRequest) -> Callable[..., Sink]:
-    """Make a receiver or a mock sink with the given options."""
+@pytest.fixture(scope="session")
+def standalones() -> Iterator[dict[tuple[str, ...], Served]]:
+    """Standalone receivers in subprocesses, one per set of serve options, for the session."""
+    running: dict[tuple[str, ...], Served] = {}
+    yield running
+    for served in running.values():
+        served.stop()
+
+
+def _serve_args(options: dict[str, Any]) -> tuple[str, ...]:
+    args: list[str] = []
+    if "max_body" in options:
+        args += ["--max-body", str(options.pop("max_body"))]
+    if options.pop("strict", True) is False:
+        args.append("--lax")
+    return tuple(args)
+
+
+@pytest.fixture(params=["receiver", "mock", "remote"])
+def make_endpoint(request: pytest.FixtureRequest) -> Iterator[Callable[..., Sink]]:
+    """Make a receiver, a mock sink, or a RemoteReceiver of a standalone receiver in a
+    subprocess, with the given options."""
     if request.param == "receiver":
-        return request.getfixturevalue("make_ce_receiver")  # type: ignore[no-any-return]
+        yield request.getfixturevalue("make_ce_receiver")
+        return
+    if request.param == "remote":
+        running = request.getfixturevalue("standalones")
+        remotes: list[RemoteReceiver] = []
+
+        def remote(**options: Any) -> Sink:
+            args = _serve_args(options)
+            if args not in running:
+                running[args] = serve(*args)
+            sink = RemoteReceiver(running[args].url, **options)
+            sink.reset()
+            remotes.append(sink)
+            return sink
+
+        yield remote
+        for sink in remotes:
+            sink.close()
+        return
     ce_mock = request.getfixturevalue("ce_mock")
     made: list[int] = []
 
@@ -48,7 +87,17 @@ def make_endpoint(request: pytest.FixtureRequest) -> Callable[..., Sink]:
         made.append(1)
         return ce_mock.sink(f"https://events{len(made)}.example.com/", **options)  # type: ignore[no-any-return]
 
-    return make
+    yield make
+
+
+def handles(endpoint: Sink, fn: Any) -> bool:
+    """Install a handler; a remote endpoint must refuse it with a clear error (False)."""
+    if isinstance(endpoint, RemoteReceiver):
+        with pytest.raises(TypeError, match="cannot run a Python handler"):
+            endpoint.handle(fn)
+        return False
+    endpoint.handle(fn)
+    return True
 
 
 @pytest.fixture(params=LIBRARIES)
@@ -171,9 +220,11 @@ def test_attempts_with_the_async_clients_retry(endpoint: Sink) -> None:
 
 def test_request_reply_through_the_async_client(endpoint: Sink, ce_events: EventFactory) -> None:
     order = ce_events.make("com.example.order.created", data={"total": 3})
-    endpoint.handle(
-        lambda e: ce_events.make("com.example.payment.requested", data={"for": attr(e, "id")})
-    )
+    if not handles(
+        endpoint,
+        lambda e: ce_events.make("com.example.payment.requested", data={"for": attr(e, "id")}),
+    ):
+        return
 
     async def scenario() -> None:
         async with AsyncClient(url(endpoint)) as client:
@@ -195,7 +246,8 @@ def test_request_reply_through_the_client(endpoint: Sink, ce_events: EventFactor
     def pay(event: CloudEvent) -> CloudEvent:
         return ce_events.make("com.example.payment.requested", data={"for": attr(event, "id")})
 
-    endpoint.handle(pay)
+    if not handles(endpoint, pay):
+        return
     with Client(url(endpoint), retry=2) as client:
         for mode in ("binary", "structured"):
             reply, result = client.request(order, mode=mode)
@@ -211,7 +263,8 @@ def test_handler_errors(endpoint: Sink, http: Http) -> None:
     def broken(event: CloudEvent) -> None:
         raise ValueError("bug")
 
-    endpoint.handle(broken)
+    if not handles(endpoint, broken):
+        return
     assert http.post(url(endpoint), headers=binary(), data=b"{}").status_code == 500
     [(_, delivery)] = endpoint._unseen_problems()
     assert isinstance(delivery.error, ValueError)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Generator
+from collections.abc import Coroutine, Generator
 from concurrent.futures import Executor
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 from urllib.parse import unquote, urlsplit
 
 import h11
@@ -15,6 +15,7 @@ import h11
 from ..app import CUT, ELAPSED, GONE, Answer, DeliveryApp, Hold, HoldEnd, Request
 from ..wire import HeaderMap
 from . import limits
+from .mount import Mount, Stream
 
 __all__ = ["Connection", "Server", "settle"]
 
@@ -23,6 +24,7 @@ class Server(Protocol):
     """What a connection needs of the server that accepted it."""
 
     app: DeliveryApp
+    mount: Mount | None
     connections: set[Connection]
     tasks: set[asyncio.Task[None]]
     holds: dict[asyncio.Future[HoldEnd], threading.Event]
@@ -70,6 +72,7 @@ class Connection(asyncio.Protocol):
         self.hold: asyncio.Future[HoldEnd] | None = None
         self.timer: asyncio.TimerHandle | None = None
         self.task: asyncio.Task[None] | None = None
+        self.left: asyncio.Event | None = None  # made for a mount's request
 
     # -- transport events ------------------------------------------------------------------
 
@@ -113,6 +116,8 @@ class Connection(asyncio.Protocol):
         if self.gone:
             return
         self.gone = True
+        if self.left is not None:
+            self.left.set()
         if self.hold is not None and not self.hold.done():
             self.hold.set_result(GONE)
         if not self.busy and self.head is not None:  # the body never ended: abandoned
@@ -202,6 +207,15 @@ class Connection(asyncio.Protocol):
         self.busy = True
         if self.timer is not None:
             self.timer.cancel()
+        mount = self.server.mount
+        if (
+            mount is not None
+            and not request.malformed
+            and not request.incomplete
+            and mount.owns(request.path)
+        ):
+            self._spawn(self._mounted(mount, request))
+            return False
         app = self.server.app
         pooled = bool(
             app.handler is not None or len(app.rules) or len(request.body) > _DECODE_ON_LOOP
@@ -213,10 +227,48 @@ class Connection(asyncio.Protocol):
             if isinstance(step, Answer):
                 return self._respond(step, request, resume=False)
             first = step
-        task = asyncio.get_running_loop().create_task(self._deliver(steps, first, pooled, request))
+        self._spawn(self._deliver(steps, first, pooled, request))
+        return False
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         self.server.tasks.add(task)
         task.add_done_callback(self.server.tasks.discard)
-        return False
+
+    async def _mounted(self, mount: Mount, request: Request) -> None:
+        """A request for the mount (never recorded): its answer, or its stream."""
+        self.left = asyncio.Event()
+        if self.gone:
+            self.left.set()
+        try:
+            reply: Answer | Stream = await mount.handle(request, self.left)
+        except Exception as exc:  # a bug in the mount: answer, never leave the client hanging
+            body = f"internal error: {type(exc).__name__}: {exc}\n".encode("utf-8", "replace")
+            reply = Answer(500, [("Content-Type", "text/plain; charset=utf-8")], body)
+        if isinstance(reply, Answer):
+            self._respond(reply, request, resume=True)
+            return
+        await self._stream(reply)
+
+    async def _stream(self, stream: Stream) -> None:
+        """Send a streamed response chunk by chunk, then close the connection."""
+        transport = self.transport
+        try:
+            if transport is None or transport.is_closing():
+                return
+            headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in stream.headers]
+            transport.write(self.h11.send(h11.Response(status_code=200, headers=headers)))
+            async for chunk in stream.chunks:
+                if self.gone or transport.is_closing():
+                    break
+                transport.write(self.h11.send(h11.Data(data=chunk)))
+        except h11.LocalProtocolError:
+            pass
+        finally:
+            aclose = getattr(stream.chunks, "aclose", None)
+            if aclose is not None:
+                await aclose()
+            self._close()
 
     async def _deliver(
         self,

@@ -9,6 +9,7 @@ import threading
 
 from ..app import CUT, DeliveryApp, HoldEnd
 from .connection import Connection, settle
+from .mount import Mount
 from .pool import UserCodePool
 
 __all__ = ["Server"]
@@ -20,8 +21,10 @@ class Server:
     The socket is bound in the constructor, so an address that cannot be bound raises
     `OSError` naming it, in the caller's thread."""
 
-    def __init__(self, host: str, port: int, app: DeliveryApp) -> None:
+    def __init__(self, host: str, port: int, app: DeliveryApp, mount: Mount | None = None) -> None:
         self.app = app
+        #: what answers under its own prefix instead of the app (the control API)
+        self.mount = mount
         self.connections: set[Connection] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.holds: dict[asyncio.Future[HoldEnd], threading.Event] = {}

@@ -1,0 +1,139 @@
+"""The console script `pytest-cloudevents` (also `python -m pytest_cloudevents`):
+
+    pytest-cloudevents serve [--host H] [--port P] [--lax] [--ack-status S] [--max-body N]
+                             [--auth TOKEN] [--control-prefix /_ce/] [--advertise-host NAME]
+    pytest-cloudevents check URL [--json] [--header 'Name: value'] [--timeout S]
+
+`serve` runs a standalone receiver in the foreground until Ctrl-C or SIGTERM (then stops
+cleanly, exit status 0); its first line of output is `listening on http://HOST:PORT/`.
+`check` scores a consumer against the spec; its exit status is 1 when the consumer
+acknowledges a malformed message or refuses a valid one, 2 when it cannot be reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pytest-cloudevents",
+        description="A standalone CloudEvents receiver with a control API and a live page,"
+        " and a conformance check of consumers.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = commands.add_parser("serve", help="run a standalone receiver until interrupted")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port (default 8080; 0: any)")
+    serve.add_argument("--advertise-host", help="the host name to show in the printed URL")
+    serve.add_argument("--lax", action="store_true", help="accept MUST violations as warnings")
+    serve.add_argument("--ack-status", type=int, default=202, help="default answer (202)")
+    serve.add_argument(
+        "--max-body", type=int, default=10 * 1024 * 1024, help="largest body in bytes"
+    )
+    serve.add_argument(
+        "--auth",
+        metavar="TOKEN",
+        default=os.environ.get("CE_AUTH_TOKEN"),
+        help="require 'Authorization: Bearer TOKEN' on the control API (default: the"
+        " CE_AUTH_TOKEN environment variable)",
+    )
+    serve.add_argument(
+        "--control-prefix", default="/_ce/", help="where the control API and page live"
+    )
+    check = commands.add_parser("check", help="score a consumer against the CloudEvents spec")
+    check.add_argument("url", help="the consumer's URL")
+    check.add_argument("--json", action="store_true", help="print the scorecard as JSON")
+    check.add_argument(
+        "--header",
+        "-H",
+        action="append",
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="a header to send with every message (repeatable), e.g. an Authorization",
+    )
+    check.add_argument("--timeout", type=float, default=5.0, help="seconds per message (5)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
+    return _check(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .control import Standalone
+
+    try:
+        receiver = Standalone(
+            host=args.host,
+            port=args.port,
+            advertise_host=args.advertise_host,
+            strict=not args.lax,
+            ack_status=args.ack_status,
+            max_body=args.max_body,
+            control_prefix=args.control_prefix,
+            token=args.auth,
+        )
+    except (OSError, TypeError, ValueError) as exc:
+        print(f"pytest-cloudevents serve: {exc}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+
+    def interrupted(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, interrupted)
+    signal.signal(signal.SIGTERM, interrupted)
+    print(f"listening on {receiver.url}", flush=True)
+    print(f"control API and live page: {receiver.control_url}", flush=True)
+    try:
+        while not stop.wait(3600):
+            pass
+    finally:
+        receiver.stop()
+    print("stopped", flush=True)
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .scorecard import run_check
+
+    headers: dict[str, str] = {}
+    for given in args.header:
+        name, sep, value = given.partition(":")
+        if not sep or not name.strip():
+            print(
+                f"pytest-cloudevents check: --header takes 'Name: value', not {given!r}",
+                file=sys.stderr,
+            )
+            return 2
+        headers[name.strip()] = value.strip()
+    try:
+        check = run_check(args.url, headers=headers, timeout=args.timeout)
+    except (TypeError, ValueError) as exc:
+        print(f"pytest-cloudevents check: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(check.to_json(), indent=2))
+    else:
+        print(check.render())
+    if check.unreachable:
+        return 2
+    return 0 if check.passed else 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,266 @@
+"""`RemoteReceiver`: the `Receiver` interface over a standalone receiver's control API
+(`pytest-cloudevents serve`, in a container or a cluster), so the same tests drive it.
+
+Deliveries are mirrored into a local log on demand: every read first fetches what was
+answered since the last fetch, and a wait long-polls the API (it returns as soon as a
+delivery is answered; nothing sleeps). Faults travel as JSON; a Python handler or a
+`when=` predicate cannot, and is refused with a clear error.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from .control.api import MAX_WAIT
+from .control.jsonview import delivery_from_json, fault_to_json, matcher_to_json
+from .events import CloudEvent
+from .faults import Fault, Flaky, Rule, When
+from .matching import Matcher
+from .options import Options
+from .recording import DeliveryLog
+from .sink import Sink
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from .app import Handler
+    from .options import OptionKeywords
+
+__all__ = ["RemoteReceiver", "RemoteRule"]
+
+
+class _Mirror(DeliveryLog):
+    """The local copy of the remote log; reads fetch first, waits long-poll."""
+
+    def __init__(self, pull: Callable[[float], bool]) -> None:
+        super().__init__()
+        self._pull = pull
+
+    def snapshot(self) -> list[Any]:
+        self._pull(0.0)
+        return super().snapshot()
+
+    def events(self) -> list[CloudEvent]:
+        self._pull(0.0)
+        return super().events()
+
+    def wait_events(
+        self,
+        matches: Callable[[CloudEvent], bool],
+        done: Callable[[int], bool],
+        timeout: float,
+        *,
+        ident: str | None = None,
+    ) -> tuple[list[CloudEvent], bool]:
+        deadline = time.monotonic() + timeout
+        self._pull(0.0)
+        while True:
+            found, ok = super().wait_events(matches, done, 0.0, ident=ident)
+            remaining = deadline - time.monotonic()
+            if ok or remaining <= 0:
+                return found, ok
+            self._pull(min(remaining, MAX_WAIT))  # returns when something is answered
+
+    async def wait_events_async(
+        self,
+        matches: Callable[[CloudEvent], bool],
+        done: Callable[[int], bool],
+        timeout: float,
+        *,
+        ident: str | None = None,
+    ) -> tuple[list[CloudEvent], bool]:
+        import anyio.to_thread
+
+        return await anyio.to_thread.run_sync(
+            lambda: self.wait_events(matches, done, timeout, ident=ident),
+            abandon_on_cancel=True,
+        )
+
+
+class RemoteRule(Rule):
+    """A rule injected into a standalone receiver; `hits` is read from it."""
+
+    def __init__(
+        self, remote: RemoteReceiver, ident: int, fault: Fault, times: int | None, when: When
+    ) -> None:
+        self._remote = remote
+        self.ident = ident
+        super().__init__(fault, times, when)
+
+    @property
+    def hits(self) -> int:
+        """How many deliveries this rule answered, as the standalone receiver counts."""
+        for doc in self._remote._get("rules"):
+            if doc["id"] == self.ident:
+                return int(doc["hits"])
+        return 0
+
+    @hits.setter
+    def hits(self, value: int) -> None:  # Rule.__init__ sets 0; the count is remote
+        pass
+
+
+class RemoteReceiver(Sink):
+    """The receiver interface over a standalone receiver at `url` (where producers post;
+    the control API is under `control_prefix`). `auth` is the `serve --auth` token. The
+    local options (`wait_timeout`, `check_rejected`) apply to waits and the after-test
+    check; the remote's own (`strict`, `ack_status`, `max_body`) are set with `serve`."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        auth: str | None = None,
+        control_prefix: str = "/_ce/",
+        options: Options | None = None,
+        **settings: Unpack[OptionKeywords],
+    ) -> None:
+        super().__init__((options or Options()).merged(settings))
+        parts = urlsplit(url) if isinstance(url, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(
+                f"RemoteReceiver takes the standalone receiver's URL, such as"
+                f" 'http://events-sink:8080/', not {url!r}"
+            )
+        self._url = url if url.endswith("/") else url + "/"
+        self._control = urljoin(self._url, control_prefix)
+        self._http = requests.Session()
+        self._http.trust_env = False
+        if auth is not None:
+            self._http.headers["Authorization"] = f"Bearer {auth}"
+        self._pull_lock = threading.Lock()
+        self._cursor = 0
+        self._generation: int | None = None
+        self._log = _Mirror(self._pull)
+        self._app.log = self._log
+        try:
+            self._get("health")
+            self._pull(0.0)
+        except ConnectionError:
+            self._http.close()
+            raise
+
+    # -- the control API -------------------------------------------------------------------
+
+    def _call(self, method: str, name: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("timeout", 10.0)
+        try:
+            response = self._http.request(method, self._control + name, **kwargs)
+        except requests.RequestException as exc:
+            raise ConnectionError(
+                f"cannot reach the standalone receiver's control API at {self._control}: {exc}"
+            ) from exc
+        if response.status_code == 401:
+            raise PermissionError(
+                f"the standalone receiver at {self._url} refused the token: pass"
+                " auth=<the serve --auth token> (or set CE_AUTH_TOKEN)"
+            )
+        if response.status_code >= 400:
+            try:
+                message = response.json()["error"]
+            except (ValueError, KeyError, TypeError):
+                message = response.text
+            raise ValueError(f"the standalone receiver refused {method} {name}: {message}")
+        return response.json()
+
+    def _get(self, name: str, **kwargs: Any) -> Any:
+        return self._call("GET", name, **kwargs)
+
+    def _pull(self, wait: float) -> bool:
+        """Mirror what was answered since the last pull, long-polling up to `wait`
+        seconds for something new; True when something arrived."""
+        while True:
+            with self._pull_lock:
+                after = self._cursor
+            doc = self._get(
+                "deliveries", params={"after": after, "wait": wait}, timeout=wait + 10.0
+            )
+            with self._pull_lock:
+                if doc["generation"] != self._generation:  # reset (by anyone): start over
+                    fresh = self._generation is not None or after != 0
+                    self._generation, self._cursor = doc["generation"], 0
+                    DeliveryLog.clear(self._log)
+                    if fresh:
+                        wait = 0.0
+                        continue
+                if after != self._cursor or doc["next"] < after:
+                    if doc["next"] < after:  # the remote log was cleared meanwhile
+                        self._cursor = 0
+                        DeliveryLog.clear(self._log)
+                    wait = 0.0
+                    continue  # someone else pulled meanwhile: pull on from where they got
+                generation = self._log.generation
+                for item in doc["deliveries"]:
+                    self._log.settle(delivery_from_json(item), generation)
+                self._cursor = doc["next"]
+                return bool(doc["deliveries"])
+
+    # -- what differs from a local receiver ------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The URL producers post to."""
+        return self._url
+
+    def url_for(self, path: str = "/") -> str:
+        """A URL under the standalone receiver; any path is accepted and recorded."""
+        return urljoin(self._url, path.lstrip("/"))
+
+    def inject(self, fault: Fault, *, times: int | None = None, when: When = None) -> Rule:
+        """Add a fault rule in the standalone receiver. `when` must be `match(...)`
+        criteria with plain values (or compiled regexes): a Python callable cannot run
+        there."""
+        if when is not None and not isinstance(when, Matcher):
+            raise TypeError(
+                "a RemoteReceiver cannot run a Python predicate in the standalone receiver:"
+                " give when= as match(...) criteria"
+            )
+        if isinstance(fault, Flaky) and fault.seed is None:
+            fault = Flaky(fault.probability, fault.fault, self.options.seed)
+        doc = fault_to_json(fault)
+        doc["times"] = times
+        doc["when"] = None if when is None else matcher_to_json(when)
+        made = self._call("POST", "rules", json=doc)
+        return RemoteRule(self, int(made["id"]), fault, times, when)
+
+    def handle(self, fn: Handler | None) -> None:
+        """Refused: a standalone receiver cannot run Python code."""
+        if fn is None:
+            return
+        raise TypeError(
+            "a RemoteReceiver cannot run a Python handler in the standalone receiver; answer"
+            " with faults instead, e.g. inject(faults.reply(event)) or"
+            " inject(faults.status(409), when=match(type=...))"
+        )
+
+    def reset(self) -> None:
+        """Forget deliveries and rules, here and in the standalone receiver."""
+        doc = self._call("POST", "reset")
+        with self._pull_lock:
+            super().reset()
+            self._generation, self._cursor = doc["generation"], 0
+
+    def close(self) -> None:
+        """Close the connection to the control API."""
+        self._http.close()
+
+    def __enter__(self) -> RemoteReceiver:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<RemoteReceiver {self._url}>"
