@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test test-matrix demo lint bench clean
+.PHONY: venv test test-matrix test-browser screenshot demo lint bench serve clean
 
 venv: $(STAMP)
 
@@ -22,6 +22,27 @@ test: $(STAMP)
 # the 1.11 session also installs functions-framework for its example.
 test-matrix: $(STAMP)
 	$(BIN)/nox
+
+# The live page in a real headless browser: Debian's chromium, driven by Playwright (in the
+# dev extra). As root with apt, chromium is installed first; elsewhere the test skips and
+# says why.
+test-browser: $(STAMP)
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else \
+	    echo "chromium is missing and this is not root with apt: tests/test_page.py will skip"; \
+	  fi; \
+	fi
+	$(BIN)/python -m pytest -v -rs -p no:randomly tests/test_page.py
+
+# Refresh docs/page.png, the README's picture of the page, from the browser test.
+screenshot: $(STAMP)
+	CE_UPDATE_SCREENSHOT=1 $(BIN)/python -m pytest -q -p no:randomly tests/test_page.py -k timeline
+
+# A standalone receiver on port 8080 for a person to try: the page is at /_ce/.
+serve: $(STAMP)
+	$(BIN)/pytest-cloudevents serve --port 8080
 
 # -rs prints why an example skipped (one written for the other SDK generation).
 demo: $(STAMP)

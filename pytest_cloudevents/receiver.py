@@ -10,7 +10,7 @@ from .server import Server
 from .sink import Sink
 
 if TYPE_CHECKING:
-    from typing_extensions import Unpack
+    from typing_extensions import Self, Unpack
 
     from .options import OptionKeywords
     from .server.mount import Mount
@@ -90,7 +90,7 @@ class Receiver(Sink):
         self._log.cancel_in_flight()
         self._server.stop()
 
-    def __enter__(self) -> Receiver:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

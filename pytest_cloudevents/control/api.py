@@ -10,8 +10,9 @@ delivery application. Plain JSON over HTTP, so a test in any language can drive 
     GET    {prefix}stream            server-sent events, one per answered delivery
     GET    {prefix}                  the live page (and page.js, page.css)
 
-Requests under the prefix are never recorded. With a token, every request but `health`
-needs `Authorization: Bearer TOKEN` (or `?token=TOKEN`, for the page and EventSource).
+Requests under the prefix are never recorded. With a token, every request but `health` and
+the page's static files needs `Authorization: Bearer TOKEN` (or `?token=TOKEN`: the page
+reads it from its own URL and passes it on, as EventSource cannot send headers).
 Errors are JSON `{"error": ...}`: 400 for a request the API cannot use, 401, 404, 405.
 """
 
@@ -97,7 +98,7 @@ class ControlAPI:
         name = request.path[len(self.prefix) :] if request.path.startswith(self.prefix) else ""
         query = parse_qs(request.query, keep_blank_values=True)
         try:
-            if name != "health":
+            if name != "health" and name not in _PAGE:  # the page's files hold no data
                 self._authorize(request, query)
             if name in _PAGE:
                 if request.method not in ("GET", "HEAD"):

@@ -58,7 +58,7 @@ def delivery_to_json(d: Delivery) -> dict[str, Any]:
         "method": d.method,
         "path": d.path,
         "query": d.query,
-        "headers": dict(d.headers.items()),
+        "headers": dict(d.headers.lowered),
         "body_base64": base64.b64encode(d.body).decode("ascii"),
         "remote_addr": d.remote_addr,
         "mode": d.mode,

@@ -1,0 +1,146 @@
+"""The live page in a real headless browser (Debian's chromium, driven by Playwright):
+deliveries appear as they are answered, filters work, the detail view shows violations,
+and the timeline draws one mark per attempt. `make test-browser` installs chromium where
+it can; elsewhere this module skips, saying so."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from helpers import binary
+
+from pytest_cloudevents import Client, EventFactory, faults, retry
+from pytest_cloudevents.control import Standalone
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+if CHROMIUM is None:
+    pytest.skip(
+        "the live page test needs Debian's chromium: run `make test-browser` (as root it"
+        " installs it with apt)",
+        allow_module_level=True,
+    )
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="the live page test needs playwright: run `make test-browser`"
+)
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+TOKEN = "page-token"
+#: Flags for a machine with no network beyond loopback (see the README's browser notes).
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def standalone() -> Iterator[Standalone]:
+    with Standalone(token=TOKEN) as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def page(browser: Any, standalone: Standalone) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1400, "height": 800})
+    opened = context.new_page()
+    opened.set_default_timeout(10_000)
+    opened.goto(f"{standalone.control_url}?token={TOKEN}")
+    opened.wait_for_selector("#status[data-state='live']")
+    yield opened
+    context.close()
+
+
+def rows(page: Any) -> list[str]:
+    return [str(text) for text in page.locator("#rows tr td.id").all_inner_texts()]
+
+
+def test_deliveries_appear_without_reload_newest_first(page: Any, standalone: Standalone) -> None:
+    for event_id in ("first", "second"):
+        requests.post(standalone.url, headers=binary(ce_id=event_id), data=b"{}")
+    page.wait_for_function("document.querySelectorAll('#rows tr').length === 2")
+    assert rows(page) == ["second", "first"]
+    assert page.locator("#rows tr").first.get_attribute("data-outcome") == "accepted"
+
+
+def test_filters_narrow_the_list(page: Any, standalone: Standalone) -> None:
+    requests.post(standalone.url, headers=binary(ce_id="a", ce_type="com.example.a"), data=b"{}")
+    requests.post(standalone.url, headers=binary(ce_id="b", ce_type="com.example.b"), data=b"{}")
+    requests.post(standalone.url, headers=binary(ce_id=None), data=b"{}")
+    page.wait_for_function("document.querySelectorAll('#rows tr').length === 3")
+    page.fill("#f-type", "com.example.b")
+    page.wait_for_function("document.querySelectorAll('#rows tr').length === 1")
+    assert rows(page) == ["b"]
+    page.fill("#f-type", "")
+    page.select_option("#f-outcome", "rejected")
+    page.wait_for_function("document.querySelectorAll('#rows tr').length === 1")
+    assert page.locator("#rows tr").first.get_attribute("data-outcome") == "rejected"
+    page.select_option("#f-outcome", "")
+    page.fill("#f-text", "com.example.a")
+    page.wait_for_function("document.querySelectorAll('#rows tr').length === 1")
+    assert rows(page) == ["a"]
+    standalone.reset()
+
+
+def test_the_detail_view_shows_violations_with_their_rule_text(
+    page: Any, standalone: Standalone
+) -> None:
+    requests.post(standalone.url, headers=binary(ce_id=None), data=b'{"n": 1}')
+    page.click("#rows tr[data-outcome='rejected']")
+    page.wait_for_selector("#detail:not([hidden])")
+    violation = page.locator("#violations li[data-code='missing-id']")
+    assert "the required attribute 'id' is missing" in violation.inner_text()
+    assert '{"n": 1}' in page.inner_text("#body")
+    assert "ce-source: /tests" in page.inner_text("#headers")
+    standalone.reset()
+
+
+def test_the_timeline_draws_one_mark_per_attempt(
+    page: Any, standalone: Standalone, tmp_path: Path
+) -> None:
+    standalone.inject(faults.status(503), times=2)
+    event = EventFactory(1).make("com.example.order.created", data={"total": 3})
+    with Client(standalone.url, retry=retry.knative(3, delay=0.05)) as client:
+        assert client.send(event).attempts == 3
+    requests.post(standalone.url, headers=binary(ce_id=None), data=b"{}")  # a rejection too
+    page.wait_for_function("document.querySelectorAll('#rows tr').length === 4")
+    page.locator("#rows tr[data-outcome='accepted']").click()
+    page.wait_for_function("document.querySelectorAll('#timeline circle.mark').length === 3")
+    marks = page.locator("#timeline circle.mark")
+    assert [marks.nth(i).get_attribute("class") for i in range(3)] == [
+        "mark mark-bad",
+        "mark mark-bad",
+        "mark mark-ok",
+    ]
+    gaps = page.locator("#timeline text.gap").all_text_contents()
+    assert len(gaps) == 2 and all(g.startswith("+") and g.endswith(" s") for g in gaps)
+    shot = tmp_path / "page.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    if os.environ.get("CE_UPDATE_SCREENSHOT"):  # `make screenshot` refreshes the README's
+        shutil.copyfile(shot, DOCS / "page.png")
+    standalone.reset()
+
+
+def test_the_page_follows_a_reset(page: Any, standalone: Standalone) -> None:
+    requests.post(standalone.url, headers=binary(), data=b"{}")
+    page.wait_for_function("document.querySelectorAll('#rows tr').length === 1")
+    standalone.reset()
+    page.wait_for_function("document.querySelectorAll('#rows tr').length === 0")
