@@ -26,6 +26,7 @@ import prototypes
 import requests
 import responses
 from asyncbench import async_wake_latency, httpx_mock_rate, inprocess_rate
+from remotebench import remote_wake_latency, serve_rate
 from common import BODY, HEADERS, RANGES, paired, report
 
 from pytest_cloudevents import Options, Receiver, match
@@ -426,6 +427,8 @@ BENCHES: list[Callable[[], None]] = [
     mock_rate,
     httpx_mock_rate,
     inprocess_rate,
+    serve_rate,
+    remote_wake_latency,
     per_test_cost,
 ]
 

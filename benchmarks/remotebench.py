@@ -1,0 +1,115 @@
+"""The standalone receiver's targets: events per second through `serve` (a subprocess)
+against an in-process `Receiver`, and how soon `RemoteReceiver.wait_for` wakes."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+import requests
+from common import BODY, HEADERS, paired, report
+
+from pytest_cloudevents import Receiver, RemoteReceiver
+
+
+def _serve() -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pytest_cloudevents", "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    url = process.stdout.readline().removeprefix("listening on ").strip()
+    process.stdout.readline()
+    return process, url
+
+
+def _rate(url: str, n: int) -> float:
+    with requests.Session() as session:
+        started = time.perf_counter()
+        for i in range(n):
+            session.post(url, headers=dict(HEADERS, **{"ce-id": str(i)}), data=BODY)
+        return n / (time.perf_counter() - started)
+
+
+def serve_rate(n: int = 300, rounds: int = 15) -> None:
+    """A requests.Session posting to `serve` in its own process, against the same posts to a
+    `Receiver` in this process; both reset between rounds."""
+    process, url = _serve()
+    try:
+        with Receiver() as local:
+
+            def ours() -> float:
+                requests.post(url + "_ce/reset")
+                return _rate(url, n)
+
+            def baseline() -> float:
+                local.reset()
+                return _rate(local.url, n)
+
+            mine, theirs, ratio = paired(ours, baseline, rounds)
+    finally:
+        process.terminate()
+        process.wait(10)
+    report(
+        f"events per second through serve (a subprocess) vs an in-process Receiver,"
+        f" {rounds} paired rounds of {n}",
+        mine,
+        theirs,
+        "events/s",
+        "ratio >= 0.85",
+        "higher",
+        ratio,
+    )
+
+
+def remote_wake_latency(n: int = 200) -> None:
+    """From the producer's 202 (the delivery is recorded before it is answered; a wait may
+    wake before the 202 reaches the producer, so a figure can be negative) to
+    `RemoteReceiver.wait_for` returning in another thread; against the same with an
+    in-process `Receiver`."""
+    process, url = _serve()
+
+    def wakes(receiver: Receiver | RemoteReceiver, target: str) -> list[float]:
+        out = []
+        with requests.Session() as session:
+            for i in range(n):
+                woke: dict[str, float] = {}
+                ready = threading.Event()
+
+                def waiter(event_id: str = str(i), ready: threading.Event = ready) -> None:
+                    ready.set()
+                    receiver.wait_for(id=event_id, timeout=10)
+                    woke["t"] = time.perf_counter()
+
+                thread = threading.Thread(target=waiter)
+                thread.start()
+                ready.wait()
+                time.sleep(0.002)  # let the wait begin its long-poll
+                session.post(target, headers=dict(HEADERS, **{"ce-id": str(i)}), data=BODY)
+                answered = time.perf_counter()
+                thread.join()
+                out.append((woke["t"] - answered) * 1000)
+        return out
+
+    try:
+        with RemoteReceiver(url) as remote:
+            mine = wakes(remote, url)
+        with Receiver() as local:
+            theirs = wakes(local, local.url)
+    finally:
+        process.terminate()
+        process.wait(10)
+    report(
+        f"RemoteReceiver.wait_for wake-up after the producer's answer, median of {n}"
+        " (vs an in-process Receiver's wait_for)",
+        statistics.median(mine),
+        statistics.median(theirs),
+        "ms",
+        "median <= 20 ms",
+        "lower",
+    )
+    print(f"  ours p90 {statistics.quantiles(mine, n=10)[-1]:.3f} ms, max {max(mine):.3f} ms")
