@@ -80,7 +80,11 @@ def remote_wake_latency(n: int = 200) -> None:
                 woke: dict[str, float] = {}
                 ready = threading.Event()
 
-                def waiter(event_id: str = str(i), ready: threading.Event = ready) -> None:
+                def waiter(
+                    event_id: str = str(i),
+                    ready: threading.Event = ready,
+                    woke: dict[str, float] = woke,
+                ) -> None:
                     ready.set()
                     receiver.wait_for(id=event_id, timeout=10)
                     woke["t"] = time.perf_counter()

@@ -26,8 +26,8 @@ import prototypes
 import requests
 import responses
 from asyncbench import async_wake_latency, httpx_mock_rate, inprocess_rate
-from remotebench import remote_wake_latency, serve_rate
 from common import BODY, HEADERS, RANGES, paired, report
+from remotebench import remote_wake_latency, serve_rate
 
 from pytest_cloudevents import Options, Receiver, match
 from pytest_cloudevents.app import DeliveryApp, Request
