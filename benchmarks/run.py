@@ -28,6 +28,7 @@ import responses
 from asyncbench import async_wake_latency, httpx_mock_rate, inprocess_rate
 from common import BODY, HEADERS, RANGES, paired, report
 from remotebench import remote_wake_latency, serve_rate
+from tlsbench import tls_rate
 
 from pytest_cloudevents import Options, Receiver, match
 from pytest_cloudevents.app import DeliveryApp, Request
@@ -429,6 +430,7 @@ BENCHES: list[Callable[[], None]] = [
     inprocess_rate,
     serve_rate,
     remote_wake_latency,
+    tls_rate,
     per_test_cost,
 ]
 

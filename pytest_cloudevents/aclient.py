@@ -7,6 +7,7 @@ without blocking the event loop. Works under asyncio and trio (through anyio).
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Iterable, Mapping
 from types import TracebackType
@@ -17,8 +18,9 @@ from urllib3.util import Retry
 from .events import CloudEvent, EventLike
 from .extras import require
 from .inprocess import App, Reply, call_asgi, call_wsgi
+from .options import check_bool
 from .retry import retry_of
-from .sending import Message, Result, Sender, Tries, classify, undelivered
+from .sending import Message, Result, Sender, Tries, chosen_verify, classify, undelivered
 
 if TYPE_CHECKING:
     import httpx
@@ -30,9 +32,10 @@ class AsyncClient(Sender):
     """A real CloudEvents sender for coroutines, built on `httpx.AsyncClient`.
 
     The keywords are `Client`'s; `session` is an `httpx.AsyncClient` to use as given
-    instead of the client's own. A target is a URL, a WSGI app (called in a worker
-    thread) or an ASGI app (called on the test's loop). `await client.aclose()` or
-    `async with AsyncClient(...) as client:` closes it.
+    instead of the client's own; `keepalive=False` opens a connection per send (nothing
+    outlives the event loop of the send: what `ce_async_client` uses). A target is a URL,
+    a WSGI app (called in a worker thread) or an ASGI app (called on the test's loop).
+    `await client.aclose()` or `async with AsyncClient(...) as client:` closes it.
     """
 
     def __init__(
@@ -45,9 +48,16 @@ class AsyncClient(Sender):
         headers: Mapping[str, str] | None = None,
         session: httpx.AsyncClient | None = None,
         validate: bool = True,
+        verify: bool | str = True,
+        keepalive: bool = True,
     ) -> None:
         httpx = require("httpx", "AsyncClient")
-        super().__init__(target, mode=mode, timeout=timeout, headers=headers, validate=validate)
+        super().__init__(
+            target, mode=mode, timeout=timeout, headers=headers, validate=validate, verify=verify
+        )
+        check_bool("keepalive", keepalive)
+        self.keepalive = keepalive
+        self._trusting: bool | str | None = None  # what the own session verifies against
         if session is not None and not isinstance(session, httpx.AsyncClient):
             raise TypeError(f"session must be an httpx.AsyncClient (or None), not {session!r}")
         self.retry = retry_of(retry)
@@ -59,12 +69,37 @@ class AsyncClient(Sender):
     def session(self) -> httpx.AsyncClient:
         """The `httpx.AsyncClient` sends go through (made on first use)."""
         if self._session is None:
-            # like Client: no proxy or ~/.netrc from the environment, no redirects
-            made: httpx.AsyncClient = self._httpx.AsyncClient(
-                trust_env=False, follow_redirects=False
-            )
-            self._session = made
+            self._session = self._new_session()
         return self._session
+
+    def _new_session(self) -> httpx.AsyncClient:
+        # like Client: no proxy or ~/.netrc from the environment, no redirects
+        self._trusting = chosen_verify(self.verify)
+        verify: bool | ssl.SSLContext = (
+            ssl.create_default_context(cafile=self._trusting)
+            if isinstance(self._trusting, str)
+            else self._trusting
+        )
+        limits = (
+            self._httpx.Limits()
+            if self.keepalive
+            else self._httpx.Limits(max_keepalive_connections=0)
+        )
+        made: httpx.AsyncClient = self._httpx.AsyncClient(
+            trust_env=False, follow_redirects=False, verify=verify, limits=limits
+        )
+        return made
+
+    async def _current_session(self) -> httpx.AsyncClient:
+        """The session, remade when the plugin's CA appeared since it was made."""
+        if (
+            self._own_session
+            and self._session is not None
+            and chosen_verify(self.verify) != self._trusting
+        ):
+            await self._session.aclose()
+            self._session = None
+        return self.session
 
     # -- sending -------------------------------------------------------------------------
 
@@ -182,7 +217,8 @@ class AsyncClient(Sender):
             import anyio.to_thread
 
             return await anyio.to_thread.run_sync(call_wsgi, *args)
-        response = await self.session.request(
+        session = await self._current_session()
+        response = await session.request(
             message.method,
             message.url,
             headers=message.headers,

@@ -15,7 +15,7 @@ whatever it raises (`BaseException` included) makes the delivery an `error` (500
 from __future__ import annotations
 
 import threading
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http import HTTPStatus
@@ -36,6 +36,7 @@ from .faults import (
 )
 from .options import Options
 from .recording import Delivery, DeliveryLog, DeliveryOutcome
+from .tls import TLSInfo
 from .wire import HeaderMap, decode
 
 __all__ = [
@@ -85,6 +86,7 @@ class Request:
     declared_length: int | None = None
     malformed: str | None = None
     incomplete: bool = False
+    tls: TLSInfo | None = None
 
 
 @dataclass
@@ -116,6 +118,9 @@ class Hold:
 Delivering = Generator[Hold, HoldEnd, Answer]
 _Step = Generator[Hold, HoldEnd, "_Outcome | None"]
 _PHRASES: Final[dict[int, str]] = {s.value: s.phrase for s in HTTPStatus}
+_CHALLENGE: Final[str] = 'Bearer realm="pytest-cloudevents"'
+#: Who may deliver: called with the request's headers (case-insensitive), True admits.
+Auth = Callable[[Mapping[str, str]], bool]
 
 
 @dataclass
@@ -135,6 +140,29 @@ class DeliveryApp:
         self.log = DeliveryLog()
         self.rules = RuleList()
         self.handler: Handler | None = None
+        #: who may deliver (`Receiver(auth=...)`); None admits everyone
+        self.auth: Auth | None = None
+
+    def _refusal(self, headers: HeaderMap, delivery: Delivery) -> _Outcome | None:
+        """The auth check, before anything else: None admits; a refusal is
+        `unauthorized` (401); what a callable check raises is an `error`, as any user
+        code's."""
+        assert self.auth is not None
+        try:
+            admitted = bool(self.auth(headers))
+        except BaseException as exc:  # a user's auth callable: anything it raises
+            return _error(delivery, exc, "the auth= check")
+        if admitted:
+            return None
+        delivery.violations = [
+            Violation(
+                "unauthorized",
+                None,
+                "the request lacks the credentials this receiver requires (send"
+                " Authorization: Bearer <token>)",
+            )
+        ]
+        return _rejection(delivery)
 
     def deliver(self, request: Request) -> Delivering:
         """The delivery of one request, as a generator of `Hold`s returning the `Answer`."""
@@ -164,6 +192,7 @@ class DeliveryApp:
             headers=request.headers,
             body=b"" if request.too_large else request.body,
             remote_addr=request.remote_addr,
+            tls=request.tls,
         )
         limit = self.options.max_body
         if request.incomplete:
@@ -178,6 +207,9 @@ class DeliveryApp:
                 )
             ]
             return self._settle(delivery, arrival.generation, _rejection(delivery))
+        refused = None if self.auth is None else self._refusal(request.headers, delivery)
+        if refused is not None:
+            return self._settle(delivery, arrival.generation, refused)
         if request.too_large:
             size = request.declared_length or f"over {limit}"
             delivery.violations = [
@@ -325,6 +357,9 @@ def _error(delivery: Delivery, exc: BaseException, who: str) -> _Outcome:
 def _rejection(delivery: Delivery) -> _Outcome:
     codes = set(delivery.codes)
     status = 415 if "unsupported-format" in codes else 413 if "body-too-large" in codes else 400
+    if "unauthorized" in codes:
+        text = f"unauthorized: {delivery.violations[0].message}\n".encode()
+        return _Outcome("rejected", Answer(401, [("WWW-Authenticate", _CHALLENGE)], text))
     lines = [f"rejected: {len(delivery.violations)} violation(s) of the CloudEvents spec"]
     lines += [str(v) for v in delivery.violations]
     body = ("\n".join(lines) + "\n").encode("utf-8")

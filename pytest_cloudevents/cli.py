@@ -1,7 +1,8 @@
 """The console script `pytest-cloudevents` (also `python -m pytest_cloudevents`):
 
     pytest-cloudevents serve [--host H] [--port P] [--lax] [--ack-status S] [--max-body N]
-                             [--auth TOKEN] [--control-prefix /_ce/] [--advertise-host NAME]
+                             [--tls] [--auth TOKEN] [--control-prefix /_ce/]
+                             [--advertise-host NAME]
     pytest-cloudevents check URL [--json] [--header 'Name: value'] [--timeout S]
 
 `serve` runs a standalone receiver in the foreground until Ctrl-C or SIGTERM (then stops
@@ -39,6 +40,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--ack-status", type=int, default=202, help="default answer (202)")
     serve.add_argument(
         "--max-body", type=int, default=10 * 1024 * 1024, help="largest body in bytes"
+    )
+    serve.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve HTTPS from a throwaway CA (extra tls); its CA bundle path is printed",
     )
     serve.add_argument(
         "--auth",
@@ -86,8 +92,9 @@ def _serve(args: argparse.Namespace) -> int:
             max_body=args.max_body,
             control_prefix=args.control_prefix,
             token=args.auth,
+            tls=args.tls,
         )
-    except (OSError, TypeError, ValueError) as exc:
+    except (ImportError, OSError, TypeError, ValueError) as exc:
         print(f"pytest-cloudevents serve: {exc}", file=sys.stderr)
         return 2
     stop = threading.Event()
@@ -99,6 +106,8 @@ def _serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, interrupted)
     print(f"listening on {receiver.url}", flush=True)
     print(f"control API and live page: {receiver.control_url}", flush=True)
+    if args.tls:
+        print(f"CA bundle: {receiver.ca_bundle}", flush=True)
     try:
         while not stop.wait(3600):
             pass

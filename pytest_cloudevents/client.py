@@ -24,6 +24,7 @@ from .sending import (
     Sender,
     Tries,
     ValidationError,
+    chosen_verify,
     classify,
     redact,
     undelivered,
@@ -57,8 +58,11 @@ class Client(Sender):
         headers: Mapping[str, str] | None = None,
         session: requests.Session | None = None,
         validate: bool = True,
+        verify: bool | str = True,
     ) -> None:
-        super().__init__(target, mode=mode, timeout=timeout, headers=headers, validate=validate)
+        super().__init__(
+            target, mode=mode, timeout=timeout, headers=headers, validate=validate, verify=verify
+        )
         if session is not None and not isinstance(session, requests.Session):
             raise TypeError(f"session must be a requests.Session (or None), not {session!r}")
         self.retry = retry_of(retry)
@@ -154,6 +158,9 @@ class Client(Sender):
         if message.app is not None:
             return self._to_app(message, message.app)
         started = time.monotonic()
+        extra: dict[str, Any] = {}
+        if self._own_session or self.verify is not True:
+            extra["verify"] = chosen_verify(self.verify)
         try:
             response = self.session.request(
                 message.method,
@@ -162,6 +169,7 @@ class Client(Sender):
                 data=message.body,
                 timeout=self.timeout,
                 allow_redirects=False,
+                **extra,
             )
         except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema) as exc:
             raise ValueError(f"cannot send to {message.url!r}: {exc}") from exc

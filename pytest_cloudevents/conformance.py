@@ -78,6 +78,7 @@ CODES: Final[Mapping[str, Code]] = {
     # receiver policy, not CloudEvents rules: broken HTTP/1.1 framing (bad chunking, a
     # malformed header block) that no message can be read from
     "malformed-http": Code(Level.MUST, envelope=True, spec=False),
+    "unauthorized": Code(Level.MUST, envelope=True, spec=False),
     # SHOULD rules (a closed list)
     "extension-name-too-long": Code(Level.SHOULD),
     "type-not-reverse-dns": Code(Level.SHOULD),

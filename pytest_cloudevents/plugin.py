@@ -67,6 +67,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="seed for every test's event factory and flaky faults (reproduces a failure)",
     )
     group.addoption(
+        "--ce-tls",
+        action="store_true",
+        default=False,
+        help="the session receiver (ce_receiver) speaks HTTPS from a throwaway CA (extra tls)",
+    )
+    group.addoption(
         "--ce-remote",
         default=None,
         metavar="URL",
@@ -197,6 +203,7 @@ def ce_session_receiver(pytestconfig: pytest.Config) -> Iterator[Receiver | Remo
         host=pytestconfig.getoption("ce_host"),
         advertise_host=pytestconfig.getoption("ce_advertise_host"),
         options=session_options(pytestconfig),
+        tls=bool(pytestconfig.getoption("ce_tls")),
     )
     yield receiver
     receiver.stop()
@@ -229,8 +236,14 @@ def make_ce_receiver(request: pytest.FixtureRequest) -> Iterator[Callable[..., R
         host = settings.pop("host", config.getoption("ce_host"))
         advertise = settings.pop("advertise_host", config.getoption("ce_advertise_host"))
         port = settings.pop("port", 0)
+        tls, auth = settings.pop("tls", False), settings.pop("auth", None)
         receiver = Receiver(
-            host=host, port=port, advertise_host=advertise, options=base.merged(settings)
+            host=host,
+            port=port,
+            advertise_host=advertise,
+            options=base.merged(settings),
+            tls=tls,
+            auth=auth,
         )
         made.append(receiver)
         state.sinks.append(receiver)
@@ -270,13 +283,8 @@ def ce_async_client() -> Iterator[AsyncClient]:
     """An `AsyncClient` (extra `httpx`) with no default target, for async tests (pass
     `to=`). It opens a connection per send (no keep-alive), so nothing of it outlives the
     test's event loop and it needs no closing there."""
-    httpx = require("httpx", "the ce_async_client fixture")
-    session = httpx.AsyncClient(
-        trust_env=False,
-        follow_redirects=False,
-        limits=httpx.Limits(max_keepalive_connections=0),
-    )
-    yield AsyncClient(session=session)
+    require("httpx", "the ce_async_client fixture")
+    yield AsyncClient(keepalive=False)
 
 
 @pytest.fixture

@@ -5,9 +5,11 @@ from __future__ import annotations
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from .access import AuthArg, check_auth
 from .options import Options, check_whole
 from .server import Server
 from .sink import Sink
+from .tls import ClientCert, TLSMode, ca_bundle, check_tls, client_cert, server_context
 
 if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
@@ -27,7 +29,11 @@ class Receiver(Sink):
     - `host`/`port`: bind address (loopback by default) and port (0: an ephemeral one);
     - `advertise_host`: the host name put into `url` (for services in containers);
     - `options`: an `Options` to start from; keywords (`strict`, `ack_status`,
-      `wait_timeout`, `max_body`, `check_rejected`, `seed`) override it (see `Options`).
+      `wait_timeout`, `max_body`, `check_rejected`, `seed`) override it (see `Options`);
+    - `tls`: True serves HTTPS from the plugin's throwaway CA (extra `tls`; see
+      `ca_bundle`), "require-client-cert" asks for a client certificate (`client_cert()`);
+    - `auth`: a bearer token, or a function of the headers returning True to admit; a
+      refused delivery is answered 401 and recorded as rejected with `unauthorized`.
     """
 
     def __init__(
@@ -37,9 +43,13 @@ class Receiver(Sink):
         port: int = 0,
         advertise_host: str | None = None,
         options: Options | None = None,
+        tls: bool | str = False,
+        auth: AuthArg = None,
         **settings: Unpack[OptionKeywords],
     ) -> None:
         super().__init__((options or Options()).merged(settings))
+        self.tls: TLSMode = check_tls(tls)
+        self._app.auth = check_auth(auth)
         if not isinstance(host, str) or not host:
             raise TypeError(f"host must be an address such as '127.0.0.1', not {host!r}")
         check_whole("port (0 for any free port)", port, minimum=0, maximum=65535)
@@ -50,7 +60,8 @@ class Receiver(Sink):
                 f"advertise_host must be a host name such as 'host.docker.internal', not"
                 f" {advertise_host!r}"
             )
-        self._server = Server(host, port, self._app, self._mount())
+        context = server_context(self.tls) if self.tls else None
+        self._server = Server(host, port, self._app, self._mount(), context)
         self.host = host
         self.port: int = self._server.port
         self.advertise_host = advertise_host
@@ -74,7 +85,25 @@ class Receiver(Sink):
             host = "::1"
         if ":" in host and not host.startswith("["):
             host = f"[{host}]"
-        return f"http://{host}:{self.port}/{path.lstrip('/')}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{host}:{self.port}/{path.lstrip('/')}"
+
+    @property
+    def ca_bundle(self) -> str:
+        """The PEM path of the CA that signed this receiver's certificate (tls=...), for
+        the service under test: `REQUESTS_CA_BUNDLE`, `SSL_CERT_FILE`, httpx's `verify=`."""
+        if not self.tls:
+            raise ValueError("this receiver speaks plain HTTP: make it with tls=True")
+        return ca_bundle()
+
+    def client_cert(self, name: str = "producer") -> ClientCert:
+        """A new client certificate (subject `CN=name`) from the receiver's CA, for mutual
+        TLS: `(cert, key)` PEM paths, as requests' `cert=` takes them."""
+        if not self.tls:
+            raise ValueError("this receiver speaks plain HTTP: make it with tls=...")
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"name is the certificate's common name, not {name!r}")
+        return client_cert(name)
 
     def reset(self) -> None:
         """Forget deliveries, rules and the handler; cut in-flight delays short (their

@@ -12,6 +12,7 @@ from typing import Literal, NamedTuple
 
 from .conformance import Violation
 from .events import CloudEvent
+from .tls import TLSInfo
 from .wakeup import Wakeup
 from .wire import HeaderMap, WireMode
 
@@ -48,6 +49,7 @@ class Delivery:
     warnings: list[Violation] = field(default_factory=list)
     fault: str | None = None
     error: BaseException | None = None
+    tls: TLSInfo | None = None
 
     @property
     def event(self) -> CloudEvent:

@@ -25,6 +25,7 @@ from .faults import Fault, Flaky, Rule, When
 from .matching import Matcher
 from .options import Options
 from .recording import DeliveryLog
+from .sending import check_verify, chosen_verify
 from .sink import Sink
 
 if TYPE_CHECKING:
@@ -109,7 +110,8 @@ class RemoteRule(Rule):
 
 class RemoteReceiver(Sink):
     """The receiver interface over a standalone receiver at `url` (where producers post;
-    the control API is under `control_prefix`). `auth` is the `serve --auth` token. The
+    the control API is under `control_prefix`). `auth` is the `serve --auth` token;
+    `verify` the CA bundle of a `serve --tls` receiver (the path it prints). The
     local options (`wait_timeout`, `check_rejected`) apply to waits and the after-test
     check; the remote's own (`strict`, `ack_status`, `max_body`) are set with `serve`."""
 
@@ -119,6 +121,7 @@ class RemoteReceiver(Sink):
         *,
         auth: str | None = None,
         control_prefix: str = "/_ce/",
+        verify: bool | str = True,
         options: Options | None = None,
         **settings: Unpack[OptionKeywords],
     ) -> None:
@@ -133,6 +136,7 @@ class RemoteReceiver(Sink):
         self._control = urljoin(self._url, control_prefix)
         self._http = requests.Session()
         self._http.trust_env = False
+        self._http.verify = chosen_verify(check_verify(verify))
         if auth is not None:
             self._http.headers["Authorization"] = f"Bearer {auth}"
         self._pull_lock = threading.Lock()

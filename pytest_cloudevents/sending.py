@@ -7,6 +7,7 @@ into ACK, NACK or UNDELIVERED with the reply event.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -21,6 +22,7 @@ from .faults import check_headers
 from .inprocess import App, Reply, as_app
 from .options import check_bool, check_mode, check_seconds
 from .retry import after_error, after_status
+from .tls import trusted_bundle
 from .wire import decode, encode, encode_batch, mode_of
 
 __all__ = [
@@ -223,8 +225,10 @@ class Sender:
         timeout: float,
         headers: Mapping[str, str] | None,
         validate: bool,
+        verify: bool | str = True,
     ) -> None:
         check_mode(mode)
+        self.verify = check_verify(verify)
         check_seconds("timeout", timeout, positive=True, maximum=3600.0)
         check_bool("validate", validate)
         if target is not None:
@@ -341,6 +345,28 @@ class Sender:
         if self.target is None or isinstance(self.target, str):
             return None if self.target is None else redact(self.target)
         return repr(self.target)
+
+
+def check_verify(verify: object) -> bool | str:
+    """`verify=` as given: True, False or the path of a CA bundle (PEM) that exists."""
+    if isinstance(verify, bool):
+        return verify
+    if isinstance(verify, str):
+        if not os.path.isfile(verify):
+            raise ValueError(
+                f"verify takes True, False or the path of a CA bundle (PEM); {verify!r} is not"
+                " a file (a TLS receiver's is receiver.ca_bundle)"
+            )
+        return verify
+    raise TypeError(f"verify takes True, False or a CA bundle path, not {verify!r}")
+
+
+def chosen_verify(verify: bool | str) -> bool | str:
+    """What a client verifies against: with True, the public CAs plus the plugin's own
+    throwaway CA once a TLS receiver made it (so plugin receivers are trusted)."""
+    if verify is True:
+        return trusted_bundle() or True
+    return verify
 
 
 def _target(target: object) -> str | App:

@@ -33,6 +33,7 @@ from pytest_cloudevents import (
 from pytest_cloudevents.client import Result
 from pytest_cloudevents.events import CloudEvent
 from pytest_cloudevents.sink import Sink
+from pytest_cloudevents.tls import trusted_bundle
 from pytest_cloudevents.wire import decode
 
 MOCK_URL = "https://events.example.com/"
@@ -56,12 +57,16 @@ def _serve_args(options: dict[str, Any]) -> tuple[str, ...]:
     return tuple(args)
 
 
-@pytest.fixture(params=["receiver", "mock", "remote"])
+@pytest.fixture(params=["receiver", "tls", "mock", "remote"])
 def make_endpoint(request: pytest.FixtureRequest) -> Iterator[Callable[..., Sink]]:
-    """Make a receiver, a mock sink, or a RemoteReceiver of a standalone receiver in a
-    subprocess, with the given options."""
+    """Make a receiver (over HTTP or HTTPS), a mock sink, or a RemoteReceiver of a
+    standalone receiver in a subprocess, with the given options."""
     if request.param == "receiver":
         yield request.getfixturevalue("make_ce_receiver")
+        return
+    if request.param == "tls":
+        make_receiver = request.getfixturevalue("make_ce_receiver")
+        yield lambda **options: make_receiver(tls=True, **options)
         return
     if request.param == "remote":
         running = request.getfixturevalue("standalones")
@@ -199,7 +204,13 @@ def test_attempts_with_urllib3_retries(endpoint: Sink) -> None:
     session.mount("https://", HTTPAdapter(max_retries=retry))
     with session:
         assert (
-            session.post(url(endpoint), headers=binary(ce_id="r-1"), data=b"{}").status_code == 202
+            session.post(
+                url(endpoint),
+                headers=binary(ce_id="r-1"),
+                data=b"{}",
+                verify=trusted_bundle() or True,  # the plugin's CA, for the TLS mode
+            ).status_code
+            == 202
         )
     attempts = endpoint.attempts("r-1")
     assert (attempts.count, attempts.statuses) == (3, [503, 503, 202])

@@ -8,12 +8,15 @@ the async ones run each call on a fresh event loop with `asyncio.run`.
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import aiohttp
 import httpx
 import requests
+
+from pytest_cloudevents.tls import trusted_bundle
 
 __all__ = ["LIBRARIES", "Http", "Sent", "http_for"]
 
@@ -53,6 +56,9 @@ class Http:
     ) -> Sent:
         body = data.encode("utf-8") if isinstance(data, str) else data
         given = dict(headers or {})
+        if url.startswith("https://") and trusted_bundle() is not None:
+            # a TLS receiver: the producer is given its CA (mocks never verify)
+            return self._secure(method, url, given, body, timeout)
         if self.name.startswith("httpx"):
             # httpx encodes str header values as ASCII; send the latin-1 bytes requests sends
             return self._httpx(method, url, given, body, timeout)
@@ -60,6 +66,25 @@ class Http:
             r = requests.request(method, url, headers=given, data=body, timeout=timeout)
             return Sent(r.status_code, r.headers, r.content)
         return asyncio.run(_aiohttp(method, url, given, body, timeout))
+
+    def _secure(
+        self, method: str, url: str, headers: dict[str, str], body: bytes, timeout: float
+    ) -> Sent:
+        ca = trusted_bundle()
+        assert ca is not None
+        context = ssl.create_default_context(cafile=ca)
+        if self.name == "requests":
+            r = requests.request(
+                method, url, headers=headers, data=body, timeout=timeout, verify=ca
+            )
+            return Sent(r.status_code, r.headers, r.content)
+        if self.name == "aiohttp":
+            return asyncio.run(_aiohttp(method, url, headers, body, timeout, context))
+        raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+        if self.name == "httpx-async":
+            return asyncio.run(_httpx_async(method, url, raw, body, timeout, context))
+        h = httpx.request(method, url, headers=raw, content=body, timeout=timeout, verify=context)
+        return Sent(h.status_code, h.headers, h.content)
 
     def _httpx(
         self, method: str, url: str, headers: dict[str, str], body: bytes, timeout: float
@@ -82,15 +107,25 @@ class Http:
 
 
 async def _httpx_async(
-    method: str, url: str, headers: list[tuple[bytes, bytes]], body: bytes, timeout: float
+    method: str,
+    url: str,
+    headers: list[tuple[bytes, bytes]],
+    body: bytes,
+    timeout: float,
+    verify: ssl.SSLContext | bool = True,
 ) -> Sent:
-    async with httpx.AsyncClient() as client:
+    async with httpx.AsyncClient(verify=verify) as client:
         r = await client.request(method, url, headers=headers, content=body, timeout=timeout)
         return Sent(r.status_code, r.headers, r.content)
 
 
 async def _aiohttp(
-    method: str, url: str, headers: dict[str, str], body: bytes, timeout: float
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    body: bytes,
+    timeout: float,
+    context: ssl.SSLContext | None = None,
 ) -> Sent:
     async with (
         aiohttp.ClientSession() as session,
@@ -100,6 +135,7 @@ async def _aiohttp(
             headers=headers,
             data=body,
             timeout=aiohttp.ClientTimeout(sock_read=timeout),
+            ssl=context if context is not None else True,
         ) as r,
     ):
         return Sent(r.status, r.headers, await r.read())

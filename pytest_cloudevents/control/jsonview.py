@@ -23,6 +23,7 @@ from ..faults import status as make_status
 from ..faults import throttle as make_throttle
 from ..matching import Matcher, _All, _Any, _Criteria, _Not, match
 from ..recording import Delivery
+from ..tls import TLSInfo
 from ..wire import HeaderMap, decode, event_to_json
 
 __all__ = [
@@ -69,6 +70,7 @@ def delivery_to_json(d: Delivery) -> dict[str, Any]:
         "warnings": [_violation(v) for v in d.warnings],
         "fault": d.fault,
         "error": None if d.error is None else f"{type(d.error).__name__}: {d.error}",
+        "tls": None if d.tls is None else {"version": d.tls.version, "peer": d.tls.peer},
     }
 
 
@@ -99,6 +101,7 @@ def delivery_from_json(doc: dict[str, Any]) -> Delivery:
         warnings=[_violation_from(v) for v in doc["warnings"]],
         fault=doc["fault"],
         error=None if doc["error"] is None else RemoteError(doc["error"]),
+        tls=None if not doc.get("tls") else TLSInfo(doc["tls"]["version"], doc["tls"]["peer"]),
     )
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from ..access import AuthArg, check_auth
 from ..app import DeliveryApp
 from ..extras import available, require
 from ..options import Options
@@ -106,9 +107,11 @@ class MockSink(Sink):
         mocks: Mocks,
         *,
         options: Options | None = None,
+        auth: AuthArg = None,
         **settings: Unpack[OptionKeywords],
     ) -> None:
         super().__init__((options or Options()).merged(settings))
+        self._app.auth = check_auth(auth)
         parts = urlsplit(url) if isinstance(url, str) else None
         if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(
@@ -169,7 +172,13 @@ class CeMock:
 
     def sink(self, url: str, **settings: Any) -> MockSink:
         """Catch every request to the `url` prefix in a new `MockSink`."""
-        sink = MockSink(url, self.mocks, options=self._options.merged(settings))
+        auth = settings.pop("auth", None)
+        if settings.pop("tls", False):
+            raise ValueError(
+                "a mock sink has no socket and so no TLS: test TLS against"
+                " make_ce_receiver(tls=True)"
+            )
+        sink = MockSink(url, self.mocks, options=self._options.merged(settings), auth=auth)
         self.sinks.append(sink)
         if self._on_sink is not None:  # the plugin's after-test check and report
             self._on_sink(sink)

@@ -13,6 +13,7 @@ from urllib.parse import unquote, urlsplit
 import h11
 
 from ..app import CUT, ELAPSED, GONE, Answer, DeliveryApp, Hold, HoldEnd, Request
+from ..tls import TLSInfo, describe_peer
 from ..wire import HeaderMap
 from . import limits
 from .mount import Mount, Stream
@@ -73,6 +74,7 @@ class Connection(asyncio.Protocol):
         self.timer: asyncio.TimerHandle | None = None
         self.task: asyncio.Task[None] | None = None
         self.left: asyncio.Event | None = None  # made for a mount's request
+        self.tls: TLSInfo | None = None
 
     # -- transport events ------------------------------------------------------------------
 
@@ -90,6 +92,7 @@ class Connection(asyncio.Protocol):
         self.server.connections.add(self)
         peer = transport.get_extra_info("peername")
         self.peer = str(peer[0]) if peer else None
+        self.tls = describe_peer(transport.get_extra_info("ssl_object"))
         self._arm(limits.IDLE_TIMEOUT)
 
     def data_received(self, data: bytes) -> None:
@@ -104,7 +107,8 @@ class Connection(asyncio.Protocol):
 
     def eof_received(self) -> bool:
         self._client_left()
-        return True  # keep the write side open: an answer may still be owed
+        # keep the write side open: an answer may still be owed (TLS cannot half-close)
+        return self.tls is None
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._client_left()
@@ -183,6 +187,7 @@ class Connection(asyncio.Protocol):
             declared_length=declared,
             malformed=malformed,
             incomplete=incomplete,
+            tls=self.tls,
         )
 
     def _malformed(self, reason: str) -> None:

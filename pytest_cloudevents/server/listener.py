@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import ssl
 import threading
 
 from ..app import CUT, DeliveryApp, HoldEnd
+from . import limits
 from .connection import Connection, settle
 from .mount import Mount
 from .pool import UserCodePool
@@ -21,8 +23,16 @@ class Server:
     The socket is bound in the constructor, so an address that cannot be bound raises
     `OSError` naming it, in the caller's thread."""
 
-    def __init__(self, host: str, port: int, app: DeliveryApp, mount: Mount | None = None) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        app: DeliveryApp,
+        mount: Mount | None = None,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.app = app
+        self.tls = tls
         #: what answers under its own prefix instead of the app (the control API)
         self.mount = mount
         self.connections: set[Connection] = set()
@@ -48,7 +58,12 @@ class Server:
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
-        listening = self.loop.create_server(lambda: Connection(self), sock=self.socket)
+        listening = self.loop.create_server(
+            lambda: Connection(self),
+            sock=self.socket,
+            ssl=self.tls,
+            ssl_handshake_timeout=limits.IDLE_TIMEOUT if self.tls else None,
+        )
         self.listener = self.loop.run_until_complete(listening)
         self._ready.set()
         self.loop.run_forever()

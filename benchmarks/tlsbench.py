@@ -1,0 +1,43 @@
+"""TLS throughput: events per second through an HTTPS receiver against a plain HTTP one,
+over a keep-alive requests.Session (no target: the figure is reported)."""
+
+from __future__ import annotations
+
+import time
+
+import requests
+from common import BODY, HEADERS, paired, report
+
+from pytest_cloudevents import Receiver
+
+
+def _rate(url: str, n: int, verify: str | bool) -> float:
+    with requests.Session() as session:
+        started = time.perf_counter()
+        for i in range(n):
+            session.post(url, headers=dict(HEADERS, **{"ce-id": str(i)}), data=BODY, verify=verify)
+        return n / (time.perf_counter() - started)
+
+
+def tls_rate(n: int = 300, rounds: int = 15) -> None:
+    with Receiver(tls=True) as secure, Receiver() as plain:
+
+        def ours() -> float:
+            secure.reset()
+            return _rate(secure.url, n, secure.ca_bundle)
+
+        def baseline() -> float:
+            plain.reset()
+            return _rate(plain.url, n, True)
+
+        mine, theirs, ratio = paired(ours, baseline, rounds)
+    report(
+        f"events per second over HTTPS vs plain HTTP (keep-alive Session), {rounds} paired"
+        f" rounds of {n}",
+        mine,
+        theirs,
+        "events/s",
+        "reported (no target)",
+        "higher",
+        ratio,
+    )
