@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Final
 
 from .conformance import check_attributes
@@ -17,11 +17,25 @@ from .options import check_whole
 if TYPE_CHECKING:
     from faker import Faker
 
-__all__ = ["DEFAULT_SOURCE", "EventFactory", "InvalidCase", "invalid_messages"]
+__all__ = ["DEFAULT_SOURCE", "EventFactory", "InvalidCase", "SeededClock", "invalid_messages"]
 
 #: The source `make` uses when neither a template nor the call gives one.
 DEFAULT_SOURCE: Final[str] = "/pytest-cloudevents"
 Value = Any  # an attribute value, or a function of the seeded Faker giving one
+
+
+class SeededClock:
+    """Reproducible event times: a fixed instant derived from the seed (within 2020-2029),
+    then one second later for every event."""
+
+    EPOCH: Final[datetime] = datetime(2020, 1, 1, tzinfo=timezone.utc)
+
+    def __init__(self, seed: int) -> None:
+        self._next = self.EPOCH + timedelta(seconds=seed % (10 * 365 * 86400))
+
+    def __call__(self) -> datetime:
+        now, self._next = self._next, self._next + timedelta(seconds=1)
+        return now
 
 
 @dataclass(frozen=True)
@@ -34,15 +48,25 @@ class EventFactory:
     """Valid CloudEvents in one line, reproducible from a seed.
 
     `make(type, data=..., **attributes)` fills `id` (from the seeded generator),
-    `source`, `time` (now, UTC; not seeded), `specversion` and, for dict or list data,
-    `datacontenttype: application/json`. Templates from `define` give per-type defaults;
+    `source`, `time` (from the seeded clock: a fixed instant derived from the seed,
+    advancing one second per event; `time="now"` for the real time, `clock=` for your
+    own), `specversion` and, for dict or list data, `datacontenttype: application/json`. Templates from `define` give per-type defaults;
     keyword arguments override them. Any value may be a function of the seeded Faker
     (`data=lambda fake: {"name": fake.name()}`). What `make` returns breaks no MUST or
     SHOULD rule: anything else raises ValueError naming the rule.
     """
 
-    def __init__(self, seed: int = 0, *, locale: str | None = None) -> None:
+    def __init__(
+        self,
+        seed: int = 0,
+        *,
+        locale: str | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         check_whole("seed", seed)
+        if clock is not None and not callable(clock):
+            raise TypeError(f"clock takes a function returning a datetime, not {clock!r}")
+        self._clock = clock if clock is not None else SeededClock(seed)
         from faker import Faker  # imported on first use: it takes half a second
 
         self.seed = seed
@@ -73,9 +97,11 @@ class EventFactory:
             "id": str(uuid.UUID(int=self._rng.getrandbits(128), version=4)),
             "source": DEFAULT_SOURCE,
             "type": type,
-            "time": datetime.now(timezone.utc),
+            "time": self._clock(),
         }
         raw.update({name: self._resolve(value) for name, value in merged.items()})
+        if raw.get("time") == "now":
+            raw["time"] = datetime.now(timezone.utc)
         if isinstance(payload, (dict, list)) and "datacontenttype" not in raw:
             raw["datacontenttype"] = "application/json"
         raw = {k: v for k, v in raw.items() if v is not None}
@@ -256,9 +282,41 @@ def invalid_messages(*, max_body: int = 10 * 1024 * 1024) -> list[InvalidCase]:
         ("body-too-large", f"a body of {max_body + 1} bytes", b({}), b"x" * (max_body + 1)),
     ]
     out = []
-    seen: dict[str, int] = {}
     for code, description, headers, body in cases:
-        seen[code] = seen.get(code, 0) + 1
-        suffix = f"-{seen[code]}" if seen[code] > 1 else ""
-        out.append(InvalidCase(f"{code}{suffix}", description, dict(headers), body, code))
+        variant = _VARIANTS.get(description, "binary")  # body-too-large's description varies
+        ident = f"{code}-{variant}" if variant else code
+        out.append(InvalidCase(ident, description, dict(headers), body, code))
     return out
+
+
+#: The readable part of each case's id after its code: the mode, and what differs.
+_VARIANTS: Final[dict[str, str]] = {
+    "binary mode without ce-id": "binary",
+    "structured mode without source": "structured",
+    "binary mode without ce-type": "binary",
+    "structured mode with specversion null": "structured-null",
+    "specversion 2.0": "binary-2.0",
+    "an empty ce-id": "binary-id",
+    "a numeric id in structured mode": "structured-numeric-id",
+    "a float extension": "structured-float-extension",
+    "an extension beyond int32": "structured",
+    "a newline in the subject": "binary-newline",
+    "a space in the source": "structured-space",
+    "a relative dataschema": "binary-relative",
+    "ISO 8601 basic format time": "binary-basic-format",
+    "a Content-Type that is no media type": "binary",
+    "an upper-case extension name": "structured-uppercase",
+    "a header name with an underscore": "binary-underscore",
+    "an extension named data": "binary-data",
+    "ce-datacontenttype in binary mode": "",
+    "overlong UTF-8 %C0%A0": "binary-overlong-utf8",
+    "a broken escape": "binary-broken-escape",
+    "a JSON body that does not parse": "binary",
+    "a structured body that does not parse": "structured",
+    "a structured body that is an array": "structured-array",
+    "a batch body that is an object": "",
+    "a batch mixing 1.0 and 0.3": "",
+    "both data and data_base64": "structured",
+    "data_base64 that is not base64": "structured",
+    "an event format the receiver does not know": "avro",
+}

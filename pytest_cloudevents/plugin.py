@@ -162,12 +162,8 @@ def options_for(item: pytest.Item) -> Options:
         raise pytest.UsageError(f"@pytest.mark.cloudevents on {item.nodeid}: {exc}") from None
 
 
-def seed_for(item: pytest.Item, marker: dict[str, Any]) -> int:
-    """The test's seed: the marker's, `--ce-seed`, pytest-randomly's, or a stable hash
-    of the node id (the same in every process and xdist worker)."""
-    if "seed" in marker:
-        return int(marker["seed"])
-    config = item.config
+def base_seed(config: pytest.Config) -> int:
+    """The session's base seed: `--ce-seed`, else pytest-randomly's, else 0."""
     given = config.getoption("ce_seed")
     if given is not None:
         return int(given)
@@ -175,7 +171,17 @@ def seed_for(item: pytest.Item, marker: dict[str, Any]) -> int:
         seed = getattr(config.option, "randomly_seed", None)
         if isinstance(seed, int):
             return seed
-    return zlib.crc32(item.nodeid.encode("utf-8"))
+    return 0
+
+
+def seed_for(item: pytest.Item, marker: dict[str, Any]) -> int:
+    """The test's seed: the marker's, else the base seed mixed with the node id
+    (`zlib.crc32(f"{base}:{nodeid}")`), so no two tests share ids and the same base gives
+    the same events in every process and xdist worker."""
+    if "seed" in marker:
+        return int(marker["seed"])
+    base = base_seed(item.config)
+    return zlib.crc32(f"{base}:{item.nodeid}".encode())
 
 
 def _state(item: pytest.Item) -> _TestState:
@@ -338,7 +344,12 @@ def pytest_runtest_makereport(
     state = item.stash.get(_STATE, None)
     if state is not None and report.failed:
         parts = [sink.describe() for sink in state.sinks]
-        parts.append(f"seed: --ce-seed={state.seed}")
+        if "seed" in state.marker:
+            parts.append(f"seed: {state.seed} (the marker's seed=)")
+        else:
+            parts.append(
+                f"seed: --ce-seed={base_seed(item.config)} (this test's seed: {state.seed})"
+            )
         report.sections.append(("cloudevents", "\n".join(parts)))
     return report
 

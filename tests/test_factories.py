@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
@@ -158,7 +160,7 @@ def test_a_failing_test_prints_its_seed_and_the_seed_reproduces_it(
     first = pytester.runpytest("-p", "no:randomly", "-k", "first")
     first.assert_outcomes(failed=1)
     [seed_line] = [line for line in first.outlines if line.startswith("seed: --ce-seed=")]
-    seed = seed_line.split("=", 1)[1]
+    seed = seed_line.split("=", 1)[1].split()[0]  # the base seed, as the report gives it
     again = pytester.runpytest("-p", "no:randomly", "-k", "first", f"--ce-seed={seed}")
     assert _printed(again) == _printed(first) and _printed(first)
     other = pytester.runpytest("-p", "no:randomly", "-k", "first", "--ce-seed=99")
@@ -187,3 +189,64 @@ def test_the_marker_seed_wins(pytester: pytest.Pytester) -> None:
         """
     )
     pytester.runpytest("--ce-seed=1").assert_outcomes(passed=1)
+
+
+DUMPING = """
+import json, os
+from pathlib import Path
+from pytest_cloudevents import event_dict
+
+def dump(name, events):
+    out = Path(os.environ["EVENTS_OUT"]) / name
+    out.write_text("\\n".join(json.dumps(event_dict(e), sort_keys=True) for e in events))
+
+def test_a(ce_events):
+    dump("a", ce_events.make_many(3, "com.example.a", data=lambda fake: {"n": fake.name()}))
+
+def test_b(ce_events):
+    dump("b", ce_events.make_many(3, "com.example.a", data=lambda fake: {"n": fake.name()}))
+"""
+
+
+def _dumped(pytester: pytest.Pytester, *args: str) -> dict[str, str]:
+    out = pytester.mkdir(f"out-{len(list(pytester.path.glob('out-*')))}")
+    pytester.makepyfile(test_dumping=DUMPING)
+    import os
+
+    os.environ["EVENTS_OUT"] = str(out)
+    try:
+        result = pytester.runpytest_subprocess(*args)
+    finally:
+        del os.environ["EVENTS_OUT"]
+    result.assert_outcomes(passed=2)
+    return {p.name: p.read_text() for p in out.iterdir()}
+
+
+def test_the_same_base_seed_makes_byte_identical_events_everywhere(
+    pytester: pytest.Pytester,
+) -> None:
+    """Ids, times and data, across runs, processes and xdist workers, with or without
+    pytest-randomly; and two tests never share ids."""
+    plain = _dumped(pytester, "-p", "no:randomly", "--ce-seed=7")
+    assert plain == _dumped(pytester, "-n", "2", "--ce-seed=7", "-p", "randomly")
+    assert plain != _dumped(pytester, "-p", "no:randomly", "--ce-seed=8")
+    ids = {tuple(json.loads(line)["id"] for line in text.splitlines()) for text in plain.values()}
+    assert len(ids) == 2  # test_a and test_b made different events
+    times = [json.loads(line)["time"] for line in plain["a"].splitlines()]
+    assert len(set(times)) == 3 and times == sorted(times)  # a seeded clock, one second apart
+    randomly = _dumped(pytester, "-p", "randomly")
+    assert randomly["a"] != randomly["b"]  # before: pytest-randomly gave both one seed
+
+
+def test_the_clock_is_seeded_and_now_is_on_request() -> None:
+    first, second = EventFactory(3), EventFactory(3)
+    a, b = first.make("com.example.t"), second.make("com.example.t")
+    assert a.get_attributes()["time"] == b.get_attributes()["time"]
+    later = first.make("com.example.t")
+    assert when(later) - when(a) == timedelta(seconds=1)  # type: ignore[operator]
+    now = first.make("com.example.t", time="now")
+    assert abs((when(now) - datetime.now(timezone.utc)).total_seconds()) < 60  # type: ignore[operator]
+    fixed = datetime(2030, 5, 6, tzinfo=timezone.utc)
+    assert when(EventFactory(clock=lambda: fixed).make("com.example.t")) == fixed
+    with pytest.raises(TypeError, match="clock takes a function"):
+        EventFactory(clock=fixed)  # type: ignore[arg-type]

@@ -109,7 +109,7 @@ def test_a_failing_test_gets_a_cloudevents_report_section(project: pytest.Pytest
             "<Receiver http://127.0.0.1:*/>",
             "*#1 POST / binary type=com.example.order.created id=o-1 -> accepted 202",
             "*#2 POST /x structured type=com.example.order.shipped id=o-2 -> accepted 202",
-            "seed: --ce-seed=1234",
+            "seed: --ce-seed=1234 (this test's seed: *)",
         ]
     )
 

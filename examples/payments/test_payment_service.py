@@ -61,21 +61,21 @@ def test_an_order_without_total_is_nacked(ce_client, payments_url, orders):
 # SDK-based consumer still acknowledges (measured with cloudevents 2.2); each is an
 # expected failure, strict, so the test says so the day the consumer refuses it.
 SDK_ACCEPTS = {
-    "missing-id": "the SDK invents an id",
-    "attribute-type-2": "float extensions pass",
-    "integer-out-of-range": "int32 is not checked",
-    "control-character": "control characters pass",
-    "source-not-uri-reference": "source is not parsed",
-    "dataschema-not-absolute-uri": "dataschema is not parsed",
-    "time-not-rfc3339": "dateutil parses ISO 8601 basic format",
+    "missing-id-binary": "the SDK invents an id",
+    "attribute-type-structured-float-extension": "float extensions pass",
+    "integer-out-of-range-structured": "int32 is not checked",
+    "control-character-binary-newline": "control characters pass",
+    "source-not-uri-reference-structured-space": "source is not parsed",
+    "dataschema-not-absolute-uri-binary-relative": "dataschema is not parsed",
+    "time-not-rfc3339-binary-basic-format": "dateutil parses ISO 8601 basic format",
     "datacontenttype-header-in-binary": "ce-datacontenttype is taken as an attribute",
-    "invalid-percent-encoding": "overlong UTF-8 becomes U+FFFD",
-    "invalid-percent-encoding-2": "a broken escape is kept as text",
-    "invalid-json": "an unparseable JSON body becomes a string",
-    "datacontenttype-not-media-type": "media types are not checked",
-    "extension-name-invalid-2": "werkzeug's server drops header names with '_'",
+    "invalid-percent-encoding-binary-overlong-utf8": "overlong UTF-8 becomes U+FFFD",
+    "invalid-percent-encoding-binary-broken-escape": "a broken escape is kept as text",
+    "invalid-json-binary": "an unparseable JSON body becomes a string",
+    "datacontenttype-not-media-type-binary": "media types are not checked",
+    "extension-name-invalid-binary-underscore": "werkzeug's server drops header names with '_'",
     "batch-not-an-array": "batches are not understood: read as a binary-mode message",
-    "body-too-large": "this consumer sets no body limit of its own",
+    "body-too-large-binary": "this consumer sets no body limit of its own",
 }
 
 
