@@ -12,6 +12,7 @@ from .aclient import AsyncClient
 from .assertions import assert_ack, assert_nack, assert_undelivered
 from .client import Client, Outcome, Result
 from .conformance import Violation
+from .contracts import matches_schema
 from .factories import EventFactory, InvalidCase, invalid_messages
 from .matching import match
 from .options import Options
@@ -56,5 +57,6 @@ __all__ = [
     "faults",
     "invalid_messages",
     "match",
+    "matches_schema",
     "retry",
 ]

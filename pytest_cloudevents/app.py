@@ -22,6 +22,7 @@ from http import HTTPStatus
 from typing import Final, Literal
 
 from .conformance import Violation
+from .contracts import Contracts
 from .events import CloudEvent, EventLike, is_event
 from .faults import (
     Delay,
@@ -142,6 +143,8 @@ class DeliveryApp:
         self.handler: Handler | None = None
         #: who may deliver (`Receiver(auth=...)`); None admits everyone
         self.auth: Auth | None = None
+        #: JSON Schemas the events' data must meet (`Receiver(schemas=...)`)
+        self.contracts: Contracts | None = None
 
     def _refusal(self, headers: HeaderMap, delivery: Delivery) -> _Outcome | None:
         """The auth check, before anything else: None admits; a refusal is
@@ -228,6 +231,11 @@ class DeliveryApp:
             delivery.violations = decoded.violations
             return self._settle(delivery, arrival.generation, _rejection(delivery))
         delivery.events = decoded.events
+        if self.contracts is not None:
+            broken = self.contracts.violations(delivery.events)
+            if broken:
+                delivery.violations, delivery.events = broken, []
+                return self._settle(delivery, arrival.generation, _rejection(delivery))
         self.log.add(delivery, arrival.generation)
         result = yield from self._dispatch(delivery, arrival.cancelled)
         if result is None:  # cut short by reset() or stop(): never recorded

@@ -15,6 +15,9 @@ EXTRAS: Final[dict[str, str]] = {
     "anyio": "httpx",
     "aiohttp": "aiohttp",
     "aioresponses": "aiohttp",
+    "trustme": "tls",
+    "jsonschema": "schema",
+    "syrupy": "snapshot",
 }
 
 

@@ -50,9 +50,10 @@ class EventFactory:
     `make(type, data=..., **attributes)` fills `id` (from the seeded generator),
     `source`, `time` (from the seeded clock: a fixed instant derived from the seed,
     advancing one second per event; `time="now"` for the real time, `clock=` for your
-    own), `specversion` and, for dict or list data, `datacontenttype: application/json`. Templates from `define` give per-type defaults;
-    keyword arguments override them. Any value may be a function of the seeded Faker
-    (`data=lambda fake: {"name": fake.name()}`). What `make` returns breaks no MUST or
+    own), `specversion` and, for dict or list data, `datacontenttype: application/json`.
+    Templates from `define` give per-type defaults; keyword arguments override them. Any
+    value may be a function of the seeded Faker (`data=lambda fake: {"name": fake.name()}`).
+    What `make` returns breaks no MUST or
     SHOULD rule: anything else raises ValueError naming the rule.
     """
 

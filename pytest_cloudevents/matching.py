@@ -11,7 +11,7 @@ from typing import Any, Final
 
 from .events import EventLike, data_of, format_time, is_event
 
-__all__ = ["Matcher", "closest", "combine", "match"]
+__all__ = ["Criterion", "Matcher", "closest", "combine", "match"]
 
 _MISSING: Final = object()
 Predicate = Callable[[Any], bool]
@@ -34,9 +34,47 @@ def _string_form(value: Any) -> str:
     return str(value)
 
 
+class Criterion:
+    """A criterion value that checks a value and says why it does not hold
+    (`matches_schema`, a pydantic model)."""
+
+    def check(self, value: Any) -> str | None:
+        """None when `value` meets the criterion, else why not."""
+        raise NotImplementedError  # pragma: no cover - every subclass defines it
+
+
+def _model_reason(model: type, value: Any) -> str | None:
+    """A pydantic model class as a criterion: None when `value` validates, else the errors."""
+    try:
+        model.model_validate(value)  # type: ignore[attr-defined]
+    except Exception as exc:  # pydantic.ValidationError, without importing pydantic
+        errors = getattr(exc, "errors", None)
+        if not callable(errors):
+            raise
+        parts = [
+            f"{'.'.join(str(p) for p in e.get('loc', ())) or '(root)'}: {e.get('msg')}"
+            for e in errors()
+        ]
+        return f"does not validate as {model.__name__}: " + "; ".join(parts)
+    return None
+
+
+def _is_model(criterion: Any) -> bool:
+    return isinstance(criterion, type) and callable(getattr(criterion, "model_validate", None))
+
+
+def _reason(criterion: Any, value: Any) -> str | None:
+    """Why a Criterion or a pydantic model does not hold (None when it holds)."""
+    if isinstance(criterion, Criterion):
+        return criterion.check(value)
+    return _model_reason(criterion, value)
+
+
 def _compare(criterion: Any, value: Any) -> bool:
     if value is _MISSING:
         return False
+    if isinstance(criterion, Criterion) or _is_model(criterion):
+        return _reason(criterion, value) is None
     if isinstance(criterion, re.Pattern):
         return criterion.fullmatch(_string_form(value)) is not None
     if isinstance(criterion, type):
@@ -175,6 +213,9 @@ class _Criteria(Matcher):
             if _compare(criterion, value):
                 continue
             got = "it is missing" if value is _MISSING else f"got {value!r}"
+            if value is not _MISSING and (isinstance(criterion, Criterion) or _is_model(criterion)):
+                lines.append(f"{name}: {_reason(criterion, value)}")
+                continue
             lines.append(f"{name}: expected {_describe(criterion)}, {got}")
         for predicate in self.predicates:
             if not predicate(event):

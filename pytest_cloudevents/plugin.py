@@ -5,6 +5,8 @@ Thin by design: every behaviour lives in the modules it delegates to.
 
 from __future__ import annotations
 
+import difflib
+import json
 import os
 import traceback
 import zlib
@@ -24,6 +26,7 @@ from .options import Options
 from .receiver import Receiver
 from .remote import RemoteReceiver
 from .sink import Sink
+from .wire import event_to_json as event_dict
 
 if TYPE_CHECKING:
     from .mock import CeMock
@@ -243,6 +246,7 @@ def make_ce_receiver(request: pytest.FixtureRequest) -> Iterator[Callable[..., R
         advertise = settings.pop("advertise_host", config.getoption("ce_advertise_host"))
         port = settings.pop("port", 0)
         tls, auth = settings.pop("tls", False), settings.pop("auth", None)
+        schemas = settings.pop("schemas", None)
         receiver = Receiver(
             host=host,
             port=port,
@@ -250,6 +254,7 @@ def make_ce_receiver(request: pytest.FixtureRequest) -> Iterator[Callable[..., R
             options=base.merged(settings),
             tls=tls,
             auth=auth,
+            schemas=schemas,
         )
         made.append(receiver)
         state.sinks.append(receiver)
@@ -291,6 +296,16 @@ def ce_async_client() -> Iterator[AsyncClient]:
     test's event loop and it needs no closing there."""
     require("httpx", "the ce_async_client fixture")
     yield AsyncClient(keepalive=False)
+
+
+@pytest.fixture
+def ce_snapshot(request: pytest.FixtureRequest) -> Any:
+    """syrupy's `snapshot` storing CloudEvents as masked JSON-format dicts (extra
+    `snapshot`): `assert ce_receiver.events == ce_snapshot`."""
+    require("syrupy", "the ce_snapshot fixture")
+    from .snapshot import CloudEventsExtension
+
+    return request.getfixturevalue("snapshot").use_extension(CloudEventsExtension)
 
 
 @pytest.fixture
@@ -354,12 +369,33 @@ def pytest_runtest_makereport(
     return report
 
 
+def _as_json(value: object) -> str | None:
+    """An event, or a list of events, as sorted JSON text; None for anything else."""
+    if is_event(value):
+        return json.dumps(event_dict(value), indent=1, sort_keys=True, default=str)  # type: ignore[arg-type]
+    if isinstance(value, list) and value and all(is_event(v) for v in value):
+        docs = [event_dict(v) for v in value]
+        return json.dumps(docs, indent=1, sort_keys=True, default=str)
+    return None
+
+
 def pytest_assertrepr_compare(
     config: pytest.Config, op: str, left: object, right: object
 ) -> list[str] | None:
     """Explain `event == match(...)` attribute by attribute."""
     if op != "==":
         return None
+    shown = _as_json(left), _as_json(right)
+    if shown[0] is not None and shown[1] is not None:
+        if shown[0] == shown[1]:
+            return [
+                "the events are equal as JSON-format dicts, but this SDK's CloudEvent compares"
+                " by identity: compare event_dict(a) == event_dict(b), or use match(...)"
+            ]
+        diff = difflib.ndiff(shown[0].splitlines(), shown[1].splitlines())
+        return ["CloudEvents differ (as JSON-format dicts, - left + right):"] + [
+            f"  {line}" for line in diff if line[:1] in "-+?"
+        ]
     if isinstance(right, Matcher) and is_event(left):
         matcher, event = right, left
     elif isinstance(left, Matcher) and is_event(right):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from .access import AuthArg, check_auth
+from .contracts import Contracts, Schema
 from .options import Options, check_whole
 from .server import Server
 from .sink import Sink
@@ -33,7 +35,10 @@ class Receiver(Sink):
     - `tls`: True serves HTTPS from the plugin's throwaway CA (extra `tls`; see
       `ca_bundle`), "require-client-cert" asks for a client certificate (`client_cert()`);
     - `auth`: a bearer token, or a function of the headers returning True to admit; a
-      refused delivery is answered 401 and recorded as rejected with `unauthorized`.
+      refused delivery is answered 401 and recorded as rejected with `unauthorized`;
+    - `schemas`: JSON Schemas (dicts or .json paths) by event type or dataschema URI
+      (extra `schema`); an event whose data breaks its schema is rejected with
+      `data-schema-mismatch`.
     """
 
     def __init__(
@@ -45,11 +50,13 @@ class Receiver(Sink):
         options: Options | None = None,
         tls: bool | str = False,
         auth: AuthArg = None,
+        schemas: Mapping[str, Schema] | None = None,
         **settings: Unpack[OptionKeywords],
     ) -> None:
         super().__init__((options or Options()).merged(settings))
         self.tls: TLSMode = check_tls(tls)
         self._app.auth = check_auth(auth)
+        self._app.contracts = None if schemas is None else Contracts(schemas)
         if not isinstance(host, str) or not host:
             raise TypeError(f"host must be an address such as '127.0.0.1', not {host!r}")
         check_whole("port (0 for any free port)", port, minimum=0, maximum=65535)

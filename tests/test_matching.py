@@ -116,3 +116,20 @@ def test_a_predicate_is_shown_by_its_source() -> None:
     assert m.explain(event(data={"total": 0})) == [
         "data: expected satisfying lambda d: d[\"total\"] > 0, got {'total': 0}"
     ]
+
+
+def test_events_compared_with_events_show_a_json_diff(pytester: pytest.Pytester) -> None:
+    """Before: a failed comparison printed `<CloudEvent object at 0x...>` on both sides."""
+    pytester.makepyfile(
+        """
+        from pytest_cloudevents import EventFactory
+
+        def test_diff():
+            a = EventFactory(1).make("com.example.t", data={"n": 1})
+            b = EventFactory(1).make("com.example.t", data={"n": 2})
+            assert [a] == [b]
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*CloudEvents differ*", '*-*"n": 1*', '*+*"n": 2*'])

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..access import AuthArg, check_auth
 from ..app import DeliveryApp
+from ..contracts import Contracts, Schema
 from ..extras import available, require
 from ..options import Options
 from ..sink import Sink
@@ -108,10 +109,12 @@ class MockSink(Sink):
         *,
         options: Options | None = None,
         auth: AuthArg = None,
+        schemas: Mapping[str, Schema] | None = None,
         **settings: Unpack[OptionKeywords],
     ) -> None:
         super().__init__((options or Options()).merged(settings))
         self._app.auth = check_auth(auth)
+        self._app.contracts = None if schemas is None else Contracts(schemas)
         parts = urlsplit(url) if isinstance(url, str) else None
         if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(
@@ -172,13 +175,15 @@ class CeMock:
 
     def sink(self, url: str, **settings: Any) -> MockSink:
         """Catch every request to the `url` prefix in a new `MockSink`."""
-        auth = settings.pop("auth", None)
+        auth, schemas = settings.pop("auth", None), settings.pop("schemas", None)
         if settings.pop("tls", False):
             raise ValueError(
                 "a mock sink has no socket and so no TLS: test TLS against"
                 " make_ce_receiver(tls=True)"
             )
-        sink = MockSink(url, self.mocks, options=self._options.merged(settings), auth=auth)
+        sink = MockSink(
+            url, self.mocks, options=self._options.merged(settings), auth=auth, schemas=schemas
+        )
         self.sinks.append(sink)
         if self._on_sink is not None:  # the plugin's after-test check and report
             self._on_sink(sink)
