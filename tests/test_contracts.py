@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pydantic
 import pytest
@@ -11,10 +12,11 @@ import requests
 from helpers import binary
 
 from pytest_cloudevents import EventFactory, Receiver, match, matches_schema
+from pytest_cloudevents.events import CloudEvent
 
 pytest.importorskip("jsonschema", reason="contracts need the schema extra")
 
-ORDER = {
+ORDER: dict[str, Any] = {
     "type": "object",
     "required": ["id", "total"],
     "properties": {"id": {"type": "string"}, "total": {"type": "number", "minimum": 0}},
@@ -26,7 +28,7 @@ class Order(pydantic.BaseModel):
     total: float
 
 
-def event(data: object, **attributes: str) -> object:
+def event(data: object, **attributes: str) -> CloudEvent:
     return EventFactory(1).make("com.example.order.created", data=data, **attributes)
 
 

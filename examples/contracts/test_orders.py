@@ -8,9 +8,9 @@ import pytest
 
 pytest.importorskip("jsonschema", reason="contracts need the schema extra")
 
-from orders import SCHEMA_URI, place  # noqa: E402
+from orders import SCHEMA_URI, place
 
-from pytest_cloudevents import match, matches_schema  # noqa: E402
+from pytest_cloudevents import match, matches_schema
 
 SCHEMA = Path(__file__).with_name("order.schema.json")
 

@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("syrupy", reason="snapshots need the snapshot extra")
 
-from checkout import checkout  # noqa: E402
+from checkout import checkout
 
 
 def test_a_checkout_emits_an_order_and_a_payment_request(ce_receiver, ce_snapshot):
