@@ -49,11 +49,18 @@ class AsyncClient(Sender):
         session: httpx.AsyncClient | None = None,
         validate: bool = True,
         verify: bool | str = True,
+        compress: str | None = None,
         keepalive: bool = True,
     ) -> None:
         httpx = require("httpx", "AsyncClient")
         super().__init__(
-            target, mode=mode, timeout=timeout, headers=headers, validate=validate, verify=verify
+            target,
+            mode=mode,
+            timeout=timeout,
+            headers=headers,
+            validate=validate,
+            verify=verify,
+            compress=compress,
         )
         check_bool("keepalive", keepalive)
         self.keepalive = keepalive
@@ -111,9 +118,10 @@ class AsyncClient(Sender):
         mode: str | None = None,
         headers: Mapping[str, str] | None = None,
         path: str | None = None,
+        compress: str | None = None,
     ) -> Result:
         """Send one event; returns ACK, NACK or UNDELIVERED with the reply, if any."""
-        return await self._deliver(self.event_message(event, to, mode, headers, path))
+        return await self._deliver(self.event_message(event, to, mode, headers, path, compress))
 
     async def request(
         self,
@@ -123,9 +131,12 @@ class AsyncClient(Sender):
         mode: str | None = None,
         headers: Mapping[str, str] | None = None,
         path: str | None = None,
+        compress: str | None = None,
     ) -> tuple[CloudEvent | None, Result]:
         """Send one event and return `(reply, result)`; reply is None without one."""
-        result = await self.send(event, to=to, mode=mode, headers=headers, path=path)
+        result = await self.send(
+            event, to=to, mode=mode, headers=headers, path=path, compress=compress
+        )
         return result.reply, result
 
     async def send_batch(
@@ -134,9 +145,10 @@ class AsyncClient(Sender):
         *,
         to: str | object | None = None,
         path: str | None = None,
+        compress: str | None = None,
     ) -> Result:
         """Send events in one `application/cloudevents-batch+json` message."""
-        return await self._deliver(self.batch_message(events, to, path))
+        return await self._deliver(self.batch_message(events, to, path, compress))
 
     async def send_raw(
         self,

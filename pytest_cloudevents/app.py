@@ -16,14 +16,27 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Awaitable, Callable, Generator, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from http import HTTPStatus
-from typing import Final, Literal
+from typing import Final
 
 from .conformance import Violation
 from .contracts import Contracts
 from .events import CloudEvent, EventLike, is_event
+from .exchange import (
+    ALLOW,
+    BODY_METHODS,
+    CUT,
+    ELAPSED,
+    GONE,
+    Answer,
+    Hold,
+    HoldEnd,
+    Outcome,
+    Request,
+    error_outcome,
+    handshake,
+    rejection,
+)
 from .faults import (
     Delay,
     Disconnect,
@@ -37,8 +50,8 @@ from .faults import (
 )
 from .options import Options
 from .recording import Delivery, DeliveryLog, DeliveryOutcome
-from .tls import TLSInfo
 from .wire import HeaderMap, decode
+from .wire.compression import decompress
 
 __all__ = [
     "ALLOW",
@@ -54,81 +67,18 @@ __all__ = [
     "Request",
 ]
 
-#: Methods that always carry a message (an empty binary-mode body is a valid event).
-BODY_METHODS: Final[tuple[str, ...]] = ("POST", "PUT", "PATCH")
-ALLOW: Final[str] = "POST, PUT, PATCH, OPTIONS, HEAD"
-
 #: A handler: called once per accepted event; None acknowledges, a CloudEvent replies,
 #: a fault answers with that fault.
 Handler = Callable[[CloudEvent], "EventLike | Fault | None"]
-HoldEnd = Literal["elapsed", "cut", "gone"]
-ELAPSED: Final[HoldEnd] = "elapsed"
-CUT: Final[HoldEnd] = "cut"  # reset() or stop(): the delivery is never recorded
-GONE: Final[HoldEnd] = "gone"  # the client closed the connection (or timed out)
-
-
-@dataclass
-class Request:
-    """What a host hands the app: one HTTP request with its whole body.
-
-    `too_large` says the body was longer than the receiver's `max_body` (the host read
-    no more than that); `declared_length` is the Content-Length, when one was sent.
-    `malformed` describes broken HTTP framing (the message could not be read);
-    `incomplete` says the client went away before the body ended.
-    """
-
-    method: str
-    path: str
-    headers: HeaderMap
-    body: bytes = b""
-    query: str = ""
-    remote_addr: str | None = None
-    too_large: bool = False
-    declared_length: int | None = None
-    malformed: str | None = None
-    incomplete: bool = False
-    tls: TLSInfo | None = None
-
-
-@dataclass
-class Answer:
-    """What the host writes back; `status` None means: close the connection, no response."""
-
-    status: int | None
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    body: bytes = b""
-
-    @property
-    def reason(self) -> str:
-        """The reason phrase of the status."""
-        return _PHRASES.get(self.status or 0, "Unknown")
-
-    def framed_headers(self) -> list[tuple[str, str]]:
-        """The headers with a `Content-Length` for the body."""
-        return [*self.headers, ("Content-Length", str(len(self.body)))]
-
-
-@dataclass(frozen=True)
-class Hold:
-    """A request to the host: hold the delivery `seconds`, unless `cancel` is set first."""
-
-    seconds: float
-    cancel: threading.Event
-
-
 Delivering = Generator[Hold, HoldEnd, Answer]
-_Step = Generator[Hold, HoldEnd, "_Outcome | None"]
-_PHRASES: Final[dict[int, str]] = {s.value: s.phrase for s in HTTPStatus}
-_CHALLENGE: Final[str] = 'Bearer realm="pytest-cloudevents"'
+_Step = Generator[Hold, HoldEnd, "Outcome | None"]
+_ENCODING_CODES: Final[dict[str, str]] = {
+    "unsupported": "unsupported-encoding",
+    "corrupt": "invalid-encoding",
+    "too-large": "body-too-large",
+}
 #: Who may deliver: called with the request's headers (case-insensitive), True admits.
 Auth = Callable[[Mapping[str, str]], bool]
-
-
-@dataclass
-class _Outcome:
-    outcome: DeliveryOutcome
-    answer: Answer
-    fault: str | None = None
 
 
 class DeliveryApp:
@@ -146,7 +96,7 @@ class DeliveryApp:
         #: JSON Schemas the events' data must meet (`Receiver(schemas=...)`)
         self.contracts: Contracts | None = None
 
-    def _refusal(self, headers: HeaderMap, delivery: Delivery) -> _Outcome | None:
+    def _refusal(self, headers: HeaderMap, delivery: Delivery) -> Outcome | None:
         """The auth check, before anything else: None admits; a refusal is
         `unauthorized` (401); what a callable check raises is an `error`, as any user
         code's."""
@@ -154,7 +104,7 @@ class DeliveryApp:
         try:
             admitted = bool(self.auth(headers))
         except BaseException as exc:  # a user's auth callable: anything it raises
-            return _error(delivery, exc, "the auth= check")
+            return error_outcome(delivery, exc, "the auth= check")
         if admitted:
             return None
         delivery.violations = [
@@ -165,7 +115,7 @@ class DeliveryApp:
                 " Authorization: Bearer <token>)",
             )
         ]
-        return _rejection(delivery)
+        return rejection(delivery)
 
     def deliver(self, request: Request) -> Delivering:
         """The delivery of one request, as a generator of `Hold`s returning the `Answer`."""
@@ -173,7 +123,7 @@ class DeliveryApp:
         if method == "HEAD":
             return Answer(200)
         if method == "OPTIONS":
-            return Answer(200, _handshake(request.headers))
+            return Answer(200, handshake(request.headers))
         carries = (
             request.body
             or request.too_large
@@ -199,7 +149,7 @@ class DeliveryApp:
         )
         limit = self.options.max_body
         if request.incomplete:
-            return self._settle(delivery, arrival.generation, _Outcome("abandoned", Answer(None)))
+            return self._settle(delivery, arrival.generation, Outcome("abandoned", Answer(None)))
         if request.malformed is not None:
             delivery.violations = [
                 Violation(
@@ -209,7 +159,7 @@ class DeliveryApp:
                     " Content-Length or chunked body",
                 )
             ]
-            return self._settle(delivery, arrival.generation, _rejection(delivery))
+            return self._settle(delivery, arrival.generation, rejection(delivery))
         refused = None if self.auth is None else self._refusal(request.headers, delivery)
         if refused is not None:
             return self._settle(delivery, arrival.generation, refused)
@@ -223,19 +173,28 @@ class DeliveryApp:
                     " (raise max_body / cloudevents_max_body)",
                 )
             ]
-            return self._settle(delivery, arrival.generation, _rejection(delivery))
-        decoded = decode(request.headers, request.body, strict=self.options.strict, max_body=limit)
+            return self._settle(delivery, arrival.generation, rejection(delivery))
+        body = request.body
+        if "content-encoding" in request.headers.lowered:
+            inflated = decompress(request.headers.lowered, body, limit)
+            delivery.content_encoding = inflated.encoding
+            if inflated.problem is not None:
+                code = _ENCODING_CODES[inflated.problem]
+                delivery.violations = [Violation(code, None, inflated.detail)]
+                return self._settle(delivery, arrival.generation, rejection(delivery))
+            body = delivery.body = inflated.body
+        decoded = decode(request.headers, body, strict=self.options.strict, max_body=limit)
         delivery.mode = decoded.mode
         delivery.warnings = decoded.warnings
         if not decoded.ok:
             delivery.violations = decoded.violations
-            return self._settle(delivery, arrival.generation, _rejection(delivery))
+            return self._settle(delivery, arrival.generation, rejection(delivery))
         delivery.events = decoded.events
         if self.contracts is not None:
             broken = self.contracts.violations(delivery.events)
             if broken:
                 delivery.violations, delivery.events = broken, []
-                return self._settle(delivery, arrival.generation, _rejection(delivery))
+                return self._settle(delivery, arrival.generation, rejection(delivery))
         self.log.add(delivery, arrival.generation)
         result = yield from self._dispatch(delivery, arrival.cancelled)
         if result is None:  # cut short by reset() or stop(): never recorded
@@ -272,7 +231,7 @@ class DeliveryApp:
         try:
             fault = self.rules.pick(delivery)
         except BaseException as exc:  # a user's when= predicate: anything it raises
-            return _error(delivery, exc, "a when= predicate")
+            return error_outcome(delivery, exc, "a when= predicate")
         if fault is not None:
             return (yield from self._apply(fault, delivery, cancel, self._handle))
         return (yield from self._handle(delivery, cancel))
@@ -292,7 +251,7 @@ class DeliveryApp:
             if end == CUT:
                 return None
             if end == GONE:
-                return _Outcome("abandoned", Answer(None), name)
+                return Outcome("abandoned", Answer(None), name)
             if fault.then is not None:
                 return (yield from self._apply(fault.then, delivery, cancel, after, name))
             result = yield from after(delivery, cancel)
@@ -300,16 +259,16 @@ class DeliveryApp:
                 result.fault = name if result.fault is None else f"{name}+{result.fault}"
             return result
         if isinstance(fault, Status):
-            return _Outcome("faulted", Answer(fault.code, list(fault.headers), fault.body), name)
+            return Outcome("faulted", Answer(fault.code, list(fault.headers), fault.body), name)
         if isinstance(fault, Throttle):
             headers = [("Retry-After", fault.retry_after)]
-            return _Outcome("faulted", Answer(429, headers, b"too many requests\n"), name)
+            return Outcome("faulted", Answer(429, headers, b"too many requests\n"), name)
         if isinstance(fault, Disconnect):
-            return _Outcome("faulted", Answer(None), name)
+            return Outcome("faulted", Answer(None), name)
         if isinstance(fault, Reply):
             outcome: DeliveryOutcome = "accepted" if 200 <= fault.status <= 299 else "faulted"
             answer = Answer(fault.status, list(fault.headers), fault.body)
-            return _Outcome(outcome, answer, name)
+            return Outcome(outcome, answer, name)
         raise TypeError(f"cannot apply {fault!r}")  # pragma: no cover - Flaky is unwrapped
 
     def _handle(self, delivery: Delivery, cancel: threading.Event) -> _Step:
@@ -321,7 +280,7 @@ class DeliveryApp:
             try:
                 result = handler(event)
             except BaseException as exc:  # a user's handler: anything it raises
-                return _error(delivery, exc, "the handler")
+                return error_outcome(delivery, exc, "the handler")
             if result is None:
                 continue
             if isinstance(result, (Status, Throttle, Delay, Disconnect, Reply)):
@@ -330,13 +289,13 @@ class DeliveryApp:
                 try:
                     reply_headers, body = encode_reply(result, "binary")
                 except ValueError as exc:
-                    return _error(delivery, exc, "the handler")
-                return _Outcome("accepted", Answer(200, list(reply_headers), body))
+                    return error_outcome(delivery, exc, "the handler")
+                return Outcome("accepted", Answer(200, list(reply_headers), body))
             what = "faults.flaky(...)" if isinstance(result, Flaky) else repr(result)
             problem = TypeError(
                 f"a handler returns None, a CloudEvent or a plain fault, not {what}"
             )
-            return _error(delivery, problem, "the handler")
+            return error_outcome(delivery, problem, "the handler")
         return self._ack()
 
     def _after_handler(self, delivery: Delivery, cancel: threading.Event) -> _Step:
@@ -345,40 +304,12 @@ class DeliveryApp:
         return self._ack()
         yield  # pragma: no cover - makes this a generator
 
-    def _ack(self) -> _Outcome:
-        return _Outcome("accepted", Answer(self.options.ack_status))
+    def _ack(self) -> Outcome:
+        return Outcome("accepted", Answer(self.options.ack_status))
 
-    def _settle(self, delivery: Delivery, generation: int, result: _Outcome) -> Answer:
+    def _settle(self, delivery: Delivery, generation: int, result: Outcome) -> Answer:
         delivery.outcome = result.outcome
         delivery.status = result.answer.status
         delivery.fault = result.fault
         self.log.settle(delivery, generation)
         return result.answer
-
-
-def _error(delivery: Delivery, exc: BaseException, who: str) -> _Outcome:
-    delivery.error = exc
-    body = f"{who} raised {type(exc).__name__}: {exc}\n".encode("utf-8", "replace")
-    return _Outcome("error", Answer(500, [("Content-Type", "text/plain; charset=utf-8")], body))
-
-
-def _rejection(delivery: Delivery) -> _Outcome:
-    codes = set(delivery.codes)
-    status = 415 if "unsupported-format" in codes else 413 if "body-too-large" in codes else 400
-    if "unauthorized" in codes:
-        text = f"unauthorized: {delivery.violations[0].message}\n".encode()
-        return _Outcome("rejected", Answer(401, [("WWW-Authenticate", _CHALLENGE)], text))
-    lines = [f"rejected: {len(delivery.violations)} violation(s) of the CloudEvents spec"]
-    lines += [str(v) for v in delivery.violations]
-    body = ("\n".join(lines) + "\n").encode("utf-8")
-    headers = [("Content-Type", "text/plain; charset=utf-8")]
-    return _Outcome("rejected", Answer(status, headers, body))
-
-
-def _handshake(headers: HeaderMap) -> list[tuple[str, str]]:
-    """The CloudEvents webhook abuse-protection handshake (OPTIONS)."""
-    out = [("Allow", ALLOW)]
-    origin = headers.get("webhook-request-origin")
-    if origin:
-        out += [("WebHook-Allowed-Origin", origin), ("WebHook-Allowed-Rate", "*")]
-    return out

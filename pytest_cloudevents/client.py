@@ -59,9 +59,16 @@ class Client(Sender):
         session: requests.Session | None = None,
         validate: bool = True,
         verify: bool | str = True,
+        compress: str | None = None,
     ) -> None:
         super().__init__(
-            target, mode=mode, timeout=timeout, headers=headers, validate=validate, verify=verify
+            target,
+            mode=mode,
+            timeout=timeout,
+            headers=headers,
+            validate=validate,
+            verify=verify,
+            compress=compress,
         )
         if session is not None and not isinstance(session, requests.Session):
             raise TypeError(f"session must be a requests.Session (or None), not {session!r}")
@@ -90,10 +97,11 @@ class Client(Sender):
         mode: str | None = None,
         headers: Mapping[str, str] | None = None,
         path: str | None = None,
+        compress: str | None = None,
     ) -> Result:
         """Send one event; returns ACK, NACK or UNDELIVERED with the reply, if any.
         `path` is the request path for an app target (default "/")."""
-        return self._deliver(self.event_message(event, to, mode, headers, path))
+        return self._deliver(self.event_message(event, to, mode, headers, path, compress))
 
     def request(
         self,
@@ -103,9 +111,10 @@ class Client(Sender):
         mode: str | None = None,
         headers: Mapping[str, str] | None = None,
         path: str | None = None,
+        compress: str | None = None,
     ) -> tuple[CloudEvent | None, Result]:
         """Send one event and return `(reply, result)`; reply is None without one."""
-        result = self.send(event, to=to, mode=mode, headers=headers, path=path)
+        result = self.send(event, to=to, mode=mode, headers=headers, path=path, compress=compress)
         return result.reply, result
 
     def send_batch(
@@ -114,9 +123,10 @@ class Client(Sender):
         *,
         to: str | object | None = None,
         path: str | None = None,
+        compress: str | None = None,
     ) -> Result:
         """Send events in one `application/cloudevents-batch+json` message."""
-        return self._deliver(self.batch_message(events, to, path))
+        return self._deliver(self.batch_message(events, to, path, compress))
 
     def send_raw(
         self,

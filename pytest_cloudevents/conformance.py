@@ -79,6 +79,8 @@ CODES: Final[Mapping[str, Code]] = {
     # malformed header block) that no message can be read from
     "malformed-http": Code(Level.MUST, envelope=True, spec=False),
     "unauthorized": Code(Level.MUST, envelope=True, spec=False),
+    "unsupported-encoding": Code(Level.MUST, envelope=True, spec=False),
+    "invalid-encoding": Code(Level.MUST, envelope=True, spec=False),
     # a contract (Receiver(schemas=...)), not a rule of the spec
     "data-schema-mismatch": Code(Level.MUST, spec=False),
     # SHOULD rules (a closed list)

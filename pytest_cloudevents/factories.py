@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import gzip
 import json
 import random
 import uuid
@@ -193,6 +195,12 @@ def _json(changes: Mapping[str, Any], drop: tuple[str, ...] = ()) -> bytes:
     return json.dumps(doc).encode()
 
 
+@functools.lru_cache(maxsize=8)
+def _inflating(size: int) -> bytes:
+    """A gzip body of a few KB that inflates to `size` bytes of JSON whitespace."""
+    return gzip.compress(b" " * size, mtime=0)
+
+
 def invalid_messages(*, max_body: int = 10 * 1024 * 1024) -> list[InvalidCase]:
     """Malformed messages, at least one for every MUST rule the receiver checks.
 
@@ -281,10 +289,30 @@ def invalid_messages(*, max_body: int = 10 * 1024 * 1024) -> list[InvalidCase]:
             b"\x00",
         ),
         ("body-too-large", f"a body of {max_body + 1} bytes", b({}), b"x" * (max_body + 1)),
+        (
+            "body-too-large",
+            f"a small gzip body that inflates past {max_body} bytes",
+            b({"content-encoding": "gzip"}),
+            _inflating(max_body + 1),
+        ),
+        (
+            "unsupported-encoding",
+            "a body in a Content-Encoding the receiver does not know",
+            b({"content-encoding": "br"}),
+            b"\x0b\x01\x80{}\x03",
+        ),
+        (
+            "invalid-encoding",
+            "a gzip body that does not decode",
+            b({"content-encoding": "gzip"}),
+            b"\x1f\x8b not gzip",
+        ),
     ]
     out = []
     for code, description, headers, body in cases:
         variant = _VARIANTS.get(description, "binary")  # body-too-large's description varies
+        if code == "body-too-large" and "gzip" in description:
+            variant = "gzip"
         ident = f"{code}-{variant}" if variant else code
         out.append(InvalidCase(ident, description, dict(headers), body, code))
     return out
@@ -320,4 +348,6 @@ _VARIANTS: Final[dict[str, str]] = {
     "both data and data_base64": "structured",
     "data_base64 that is not base64": "structured",
     "an event format the receiver does not know": "avro",
+    "a body in a Content-Encoding the receiver does not know": "br",
+    "a gzip body that does not decode": "gzip",
 }

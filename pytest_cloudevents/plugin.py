@@ -5,8 +5,6 @@ Thin by design: every behaviour lives in the modules it delegates to.
 
 from __future__ import annotations
 
-import difflib
-import json
 import os
 import traceback
 import zlib
@@ -17,16 +15,14 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .aclient import AsyncClient
+from .assertions import explain_comparison
 from .client import Client
-from .events import is_event
 from .extras import require
 from .factories import EventFactory
-from .matching import Matcher
 from .options import Options
 from .receiver import Receiver
 from .remote import RemoteReceiver
 from .sink import Sink
-from .wire import event_to_json as event_dict
 
 if TYPE_CHECKING:
     from .mock import CeMock
@@ -369,42 +365,9 @@ def pytest_runtest_makereport(
     return report
 
 
-def _as_json(value: object) -> str | None:
-    """An event, or a list of events, as sorted JSON text; None for anything else."""
-    if is_event(value):
-        return json.dumps(event_dict(value), indent=1, sort_keys=True, default=str)  # type: ignore[arg-type]
-    if isinstance(value, list) and value and all(is_event(v) for v in value):
-        docs = [event_dict(v) for v in value]
-        return json.dumps(docs, indent=1, sort_keys=True, default=str)
-    return None
-
-
 def pytest_assertrepr_compare(
     config: pytest.Config, op: str, left: object, right: object
 ) -> list[str] | None:
-    """Explain `event == match(...)` attribute by attribute."""
-    if op != "==":
-        return None
-    shown = _as_json(left), _as_json(right)
-    if shown[0] is not None and shown[1] is not None:
-        if shown[0] == shown[1]:
-            return [
-                "the events are equal as JSON-format dicts, but this SDK's CloudEvent compares"
-                " by identity: compare event_dict(a) == event_dict(b), or use match(...)"
-            ]
-        diff = difflib.ndiff(shown[0].splitlines(), shown[1].splitlines())
-        return ["CloudEvents differ (as JSON-format dicts, - left + right):"] + [
-            f"  {line}" for line in diff if line[:1] in "-+?"
-        ]
-    if isinstance(right, Matcher) and is_event(left):
-        matcher, event = right, left
-    elif isinstance(left, Matcher) and is_event(right):
-        matcher, event = left, right
-    else:
-        return None
-    attrs = event.get_attributes()  # type: ignore[attr-defined]
-    head = f"CloudEvent(type={attrs.get('type')!r}, id={attrs.get('id')!r}) == {matcher!r}"
-    return [head, "the event differs from the match:"] + [
-        f"  {line}"
-        for line in matcher.explain(event)  # type: ignore[arg-type]
-    ]
+    """Explain `event == match(...)` attribute by attribute, and `event == event` (or
+    lists of events) as a JSON diff."""
+    return explain_comparison(op, left, right)

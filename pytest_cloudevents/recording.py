@@ -50,6 +50,7 @@ class Delivery:
     fault: str | None = None
     error: BaseException | None = None
     tls: TLSInfo | None = None
+    content_encoding: str | None = None
 
     @property
     def event(self) -> CloudEvent:

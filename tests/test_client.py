@@ -375,7 +375,9 @@ def test_the_consumer_rejects_every_invalid_message(
     result = ce_client.send_raw(case.headers, case.body, to=consumer)
     assert_nack(result)
     assert result.status_code == 400
-    if case.code != "body-too-large":  # this consumer has no size limit of its own
+    # this consumer has no size limit of its own, and decodes no Content-Encoding (it
+    # reads a compressed body as broken JSON)
+    if case.code not in ("body-too-large", "unsupported-encoding", "invalid-encoding"):
         assert case.code in result.body.decode()
 
 

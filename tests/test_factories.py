@@ -121,7 +121,8 @@ def test_extension_helpers() -> None:
 
 def test_the_catalogue_has_a_case_for_every_must_rule() -> None:
     codes = {case.code for case in invalid_messages()}
-    assert codes == set(MUST_CODES), f"MUST rules without a case: {set(MUST_CODES) - codes}"
+    assert codes - set(MUST_CODES) == {"unsupported-encoding", "invalid-encoding"}  # policy
+    assert set(MUST_CODES) <= codes, f"MUST rules without a case: {set(MUST_CODES) - codes}"
     ids = [case.id for case in invalid_messages()]
     assert len(ids) == len(set(ids))
 

@@ -72,6 +72,9 @@ SDK_ACCEPTS = {
     "batch-not-an-array": "batches are not understood: read as a binary-mode message",
     "data-and-data-base64-structured": "data wins over data_base64",
     "body-too-large-binary": "this consumer sets no body limit of its own",
+    "body-too-large-gzip": "Content-Encoding is ignored: the gzip bytes are the data",
+    "unsupported-encoding-br": "Content-Encoding is ignored",
+    "invalid-encoding-gzip": "Content-Encoding is ignored",
 }
 
 

@@ -86,6 +86,9 @@ FRAMEWORK_ACCEPTS = {
     "batch-not-an-array": "batches are not understood: read as a binary-mode message",
     "data-and-data-base64-structured": "data wins, data_base64 is ignored",
     "body-too-large-binary": "this consumer sets no body limit of its own",
+    "body-too-large-gzip": "Content-Encoding is ignored: the gzip bytes reach the function",
+    "unsupported-encoding-br": "Content-Encoding is ignored",
+    "invalid-encoding-gzip": "Content-Encoding is ignored",
 }
 
 

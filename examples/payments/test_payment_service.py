@@ -76,6 +76,9 @@ SDK_ACCEPTS = {
     "extension-name-invalid-binary-underscore": "werkzeug's server drops header names with '_'",
     "batch-not-an-array": "batches are not understood: read as a binary-mode message",
     "body-too-large-binary": "this consumer sets no body limit of its own",
+    "body-too-large-gzip": "Content-Encoding is ignored: the gzip bytes are the data",
+    "unsupported-encoding-br": "Content-Encoding is ignored",
+    "invalid-encoding-gzip": "Content-Encoding is ignored",
 }
 
 

@@ -223,7 +223,10 @@ class Connection(asyncio.Protocol):
             return False
         app = self.server.app
         pooled = bool(
-            app.handler is not None or len(app.rules) or len(request.body) > _DECODE_ON_LOOP
+            app.handler is not None
+            or len(app.rules)
+            or len(request.body) > _DECODE_ON_LOOP
+            or "content-encoding" in request.headers.lowered  # may inflate to max_body
         )
         steps = app.deliver(request)
         first: Hold | None = None

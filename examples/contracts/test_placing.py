@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("jsonschema", reason="contracts need the schema extra")
 
-from orders import SCHEMA_URI, place
+from placing import SCHEMA_URI, place
 
 from pytest_cloudevents import match, matches_schema
 

@@ -1,0 +1,106 @@
+"""Content-Encoding: decode a request body compressed with gzip or deflate, bounded by the
+receiver's `max_body` (a zip bomb costs at most that much memory), and compress a body to
+send. `identity` (or no header) leaves the body as it is; any other coding is refused."""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final, Literal
+
+__all__ = ["CODINGS", "Decompressed", "compress", "decompress"]
+
+Coding = Literal["gzip", "deflate"]
+CODINGS: Final[tuple[Coding, ...]] = ("gzip", "deflate")
+_CHUNK: Final[int] = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Decompressed:
+    """The body to decode, what was on the wire, and what went wrong: `problem` is
+    "unsupported", "corrupt" or "too-large" (the decoded body would pass `limit`)."""
+
+    body: bytes
+    encoding: str | None
+    problem: str | None = None
+    detail: str = ""
+
+
+def _codings(headers: Mapping[str, str]) -> list[str]:
+    value = headers.get("content-encoding") or ""
+    return [c.strip().lower() for c in value.split(",") if c.strip()]
+
+
+def decompress(headers: Mapping[str, str], body: bytes, limit: int) -> Decompressed:
+    """Undo the request's Content-Encoding (codings applied in order, undone in reverse);
+    never holds more than `limit` decoded bytes."""
+    codings = _codings(headers)
+    shown = ", ".join(codings) or None
+    for coding in reversed(codings):
+        if coding == "identity":
+            continue
+        if coding in ("gzip", "x-gzip"):
+            decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif coding == "deflate":
+            # RFC 9110 deflate is zlib-wrapped; some senders send raw deflate
+            raw = len(body) > 0 and (body[0] & 0x0F) != 8
+            decoder = zlib.decompressobj(-zlib.MAX_WBITS if raw else zlib.MAX_WBITS)
+        else:
+            return Decompressed(
+                body,
+                shown,
+                "unsupported",
+                f"Content-Encoding {coding!r} is not one this receiver decodes; send gzip,"
+                " deflate or identity",
+            )
+        try:
+            body = _inflate(decoder, body, limit)
+        except _TooLarge:
+            return Decompressed(
+                b"",
+                shown,
+                "too-large",
+                f"the {coding} body inflates past max_body ({limit:,} bytes); raise max_body"
+                " or send less",
+            )
+        except zlib.error as exc:
+            return Decompressed(body, shown, "corrupt", f"the {coding} body does not decode: {exc}")
+    return Decompressed(body, shown)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _inflate(decoder: zlib._Decompress, data: bytes, limit: int) -> bytes:
+    out: list[bytes] = []
+    size = 0
+    pending = data
+    while pending:
+        chunk = decoder.decompress(pending, min(_CHUNK, limit + 1 - size))
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        out.append(chunk)
+        pending = decoder.unconsumed_tail
+        if not chunk and not pending:
+            break
+    tail = decoder.flush(limit + 1 - size) if size <= limit else b""
+    size += len(tail)
+    if size > limit:
+        raise _TooLarge
+    if not decoder.eof:
+        raise zlib.error("the compressed stream ends early")
+    out.append(tail)
+    return b"".join(out)
+
+
+def compress(body: bytes, coding: str) -> bytes:
+    """`body` compressed with `coding` ("gzip" or "deflate", zlib-wrapped)."""
+    if coding == "gzip":
+        return gzip.compress(body, mtime=0)
+    if coding == "deflate":
+        return zlib.compress(body)
+    raise ValueError(f"compress takes 'gzip' or 'deflate', not {coding!r}")
