@@ -230,15 +230,13 @@ class ControlAPI:
             cursor = min(after, cursor)
         yield b"retry: 1000\n\n"
         leaving = asyncio.ensure_future(left.wait())
+        waiting: asyncio.Future[Any] | None = None
         try:
             while not left.is_set():
                 waiting = asyncio.ensure_future(log.wait_settled_async(cursor, KEEPALIVE))
                 await asyncio.wait({waiting, leaving}, return_when=asyncio.FIRST_COMPLETED)
                 if not waiting.done():
-                    waiting.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await waiting
-                    return
+                    return  # the client left
                 found, fresh, now = waiting.result()
                 if now != generation or fresh < cursor:
                     generation, cursor = now, 0
@@ -251,7 +249,12 @@ class ControlAPI:
                     text = json.dumps(delivery_to_json(d), separators=(",", ":"))
                     yield f"event: delivery\ndata: {text}\n\n".encode()
         finally:
-            leaving.cancel()
+            # the stream ends (client gone, server stopping): leave no task behind
+            for pending in (waiting, leaving):
+                if pending is not None and not pending.done():
+                    pending.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await pending
 
 
 def _rule_json(ident: int, rule: Rule) -> dict[str, Any]:
