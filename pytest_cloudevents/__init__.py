@@ -20,6 +20,7 @@ from .receiver import Receiver
 from .recording import Delivery
 from .remote import RemoteReceiver
 from .sink import Attempts
+from .tracing import same_trace
 from .wire import event_to_json as event_dict
 
 if TYPE_CHECKING:
@@ -59,4 +60,5 @@ __all__ = [
     "match",
     "matches_schema",
     "retry",
+    "same_trace",
 ]

@@ -14,8 +14,9 @@ from .conformance import MUST_CODES, POLICY_CODES
 from .events import CloudEvent
 from .faults import Fault, Rule, When
 from .matching import Matcher, closest, combine
-from .options import Options, check_seconds, check_whole
+from .options import Options, check_bool, check_seconds, check_whole
 from .recording import Delivery
+from .uniqueness import duplicate_groups, reuses
 
 __all__ = ["Attempts", "Handler", "Sink"]
 
@@ -109,6 +110,22 @@ class Sink:
         matcher = combine(None, criteria)
         found = [d for d in self._log.snapshot() if any(matcher.matches(e) for e in d.events)]
         return Attempts(found)
+
+    def duplicates(self) -> list[list[CloudEvent]]:
+        """Accepted events sharing `source` + `id`, grouped, in arrival order (retries
+        and reused ids alike)."""
+        return duplicate_groups(self._log.snapshot())
+
+    def assert_unique(self, *, retries: bool = True) -> None:
+        """Fail when two different events share `source` + `id` (the spec makes the pair
+        unique per distinct event), naming both deliveries and what differs. Identical
+        re-sends (retries, at-least-once delivery) pass, unless `retries=False`."""
+        __tracebackhide__ = True
+        check_bool("retries", retries)
+        found = reuses(self._log.snapshot(), retries=retries)
+        if found:
+            head = f"{len(found)} event(s) reuse a source + id:" if retries else "re-sent events:"
+            raise AssertionError(head + "\n" + "\n".join(f"  {r}" for r in found))
 
     # -- waiting and asserting -----------------------------------------------------------
 

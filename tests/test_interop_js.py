@@ -191,3 +191,31 @@ def test_departure_the_js_sdk_does_not_percent_encode(js_sdk: Path, ce_receiver:
     subprocess.run([str(NODE), "-e", script, ce_receiver.url], cwd=js_sdk, check=True, timeout=30)
     [delivery] = ce_receiver.assert_rejected("invalid-percent-encoding")
     assert delivery.headers["ce-subject"] == "100% sure"  # sent as is, not as 100%25%20sure
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate"])
+def test_compressed_sends_round_trip_to_the_receiver(
+    ce_receiver: Receiver, ce_events: EventFactory, coding: str
+) -> None:
+    """The JavaScript side's counterpart below: our receiver decodes what our client
+    compresses, in every mode."""
+    event = ce_events.make("com.example.order.created", data={"lines": ["x"] * 500})
+    with Client(ce_receiver.url, compress=coding) as client:
+        for mode in ("binary", "structured"):
+            assert_ack(client.send(event, mode=mode))
+        assert_ack(client.send_batch([event]))
+    assert [d.content_encoding for d in ce_receiver.deliveries] == [coding] * 3
+    assert all(e.get_data() == {"lines": ["x"] * 500} for e in ce_receiver.events)
+
+
+def test_departure_the_js_sdk_does_not_decode_content_encoding(
+    js_receiver: tuple[str, subprocess.Popen[str]], ce_events: EventFactory
+) -> None:
+    """Documented in the README: the JavaScript SDK's HTTP.toEvent reads the body as it
+    arrives; a gzip body is not decoded, so the compressed bytes do not parse."""
+    url, process = js_receiver
+    event = ce_events.make("com.example.order.created", data={"total": 3})
+    with Client(url, compress="gzip") as client:
+        result = client.send(event, mode="structured")
+    assert result.status_code == 400
+    assert "error" in _read(process)

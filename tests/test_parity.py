@@ -4,7 +4,9 @@ each sent through requests, httpx (sync and async) and aiohttp."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
+import zlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -306,3 +308,18 @@ def test_every_wire_table_case_gets_the_same_verdict_live_and_mocked(
     else:
         assert response.status_code in (400, 415), response.text
         assert case.code in delivery.codes
+
+
+def test_compressed_bodies_are_decoded(endpoint: Sink, http: Http) -> None:
+    body = json.dumps({"lines": ["x"] * 300}).encode()
+    for coding, packed in (("gzip", gzip.compress(body)), ("deflate", zlib.compress(body))):
+        headers = {**binary(ce_id=coding), "content-encoding": coding}
+        assert http.post(url(endpoint), headers=headers, data=packed).status_code == 202
+    refused = http.post(
+        url(endpoint), headers={**binary(ce_id="br"), "content-encoding": "br"}, data=b"x"
+    )
+    assert refused.status_code == 415
+    endpoint.assert_rejected("unsupported-encoding", count=1)
+    assert [d.content_encoding for d in endpoint.deliveries] == ["gzip", "deflate", "br"]
+    assert endpoint.deliveries[0].body == body  # the decoded body is what is recorded
+    assert endpoint.events[0].get_data() == {"lines": ["x"] * 300}

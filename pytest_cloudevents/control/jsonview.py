@@ -71,6 +71,7 @@ def delivery_to_json(d: Delivery) -> dict[str, Any]:
         "fault": d.fault,
         "error": None if d.error is None else f"{type(d.error).__name__}: {d.error}",
         "tls": None if d.tls is None else {"version": d.tls.version, "peer": d.tls.peer},
+        "content_encoding": d.content_encoding,
     }
 
 
@@ -102,6 +103,7 @@ def delivery_from_json(doc: dict[str, Any]) -> Delivery:
         fault=doc["fault"],
         error=None if doc["error"] is None else RemoteError(doc["error"]),
         tls=None if not doc.get("tls") else TLSInfo(doc["tls"]["version"], doc["tls"]["peer"]),
+        content_encoding=doc.get("content_encoding"),
     )
 
 
