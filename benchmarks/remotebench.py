@@ -10,7 +10,7 @@ import threading
 import time
 
 import requests
-from common import BODY, HEADERS, paired, report
+from common import BODY, HEADERS, paired, report, session_rate
 
 from pytest_cloudevents import Receiver, RemoteReceiver
 
@@ -27,14 +27,6 @@ def _serve() -> tuple[subprocess.Popen[str], str]:
     return process, url
 
 
-def _rate(url: str, n: int) -> float:
-    with requests.Session() as session:
-        started = time.perf_counter()
-        for i in range(n):
-            session.post(url, headers=dict(HEADERS, **{"ce-id": str(i)}), data=BODY)
-        return n / (time.perf_counter() - started)
-
-
 def serve_rate(n: int = 300, rounds: int = 15) -> None:
     """A requests.Session posting to `serve` in its own process, against the same posts to a
     `Receiver` in this process; both reset between rounds."""
@@ -44,11 +36,11 @@ def serve_rate(n: int = 300, rounds: int = 15) -> None:
 
             def ours() -> float:
                 requests.post(url + "_ce/reset")
-                return _rate(url, n)
+                return session_rate(url, n)
 
             def baseline() -> float:
                 local.reset()
-                return _rate(local.url, n)
+                return session_rate(local.url, n)
 
             mine, theirs, ratio = paired(ours, baseline, rounds)
     finally:

@@ -26,7 +26,7 @@ import prototypes
 import requests
 import responses
 from asyncbench import async_wake_latency, httpx_mock_rate, inprocess_rate
-from common import BODY, HEADERS, RANGES, paired, report
+from common import BODY, HEADERS, RANGES, paired, report, session_rate
 from remotebench import remote_wake_latency, serve_rate
 from tlsbench import tls_rate
 
@@ -146,14 +146,6 @@ def per_test_cost(n: int = 1000, rounds: int = 3) -> None:
 # -- 2. events per second through ce_receiver vs bare servers ----------------------------
 
 
-def _session_rate(url: str, n: int) -> float:
-    with requests.Session() as session:
-        started = time.perf_counter()
-        for i in range(n):
-            session.post(url, headers=dict(HEADERS, **{"ce-id": str(i)}), data=BODY)
-        return n / (time.perf_counter() - started)
-
-
 def throughput(n: int = 300, rounds: int = 15) -> None:
     """ce_receiver against bare werkzeug (closes every connection) and a bare h11 server
     (the ceiling of this design), over a requests.Session and a raw keep-alive loop."""
@@ -173,7 +165,7 @@ def throughput(n: int = 300, rounds: int = 15) -> None:
             return run
 
         for label, rate in (
-            ("a requests.Session", _session_rate),
+            ("a requests.Session", session_rate),
             ("a raw keep-alive http.client loop", prototypes.raw_rate),
         ):
             for base, url in (("bare werkzeug", werkzeug_url), ("bare h11", h11_url)):
@@ -396,7 +388,7 @@ def mock_rate(n: int = 500, rounds: int = 15) -> None:
         mocks = Mocks()
         try:
             sink = MockSink("https://ours.example.com/", mocks)
-            rate = _session_rate("https://ours.example.com/e", n)
+            rate = session_rate("https://ours.example.com/e", n)
         finally:
             mocks.stop()
         assert len(sink.events) == n
@@ -405,7 +397,7 @@ def mock_rate(n: int = 500, rounds: int = 15) -> None:
     def plain() -> float:
         with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
             mock.add_callback("POST", "https://plain.example.com/e", callback=plain_callback)
-            return _session_rate("https://plain.example.com/e", n)
+            return session_rate("https://plain.example.com/e", n)
 
     mine, theirs, ratio = paired(ours, plain, rounds)
     report(

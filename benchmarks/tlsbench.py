@@ -3,20 +3,9 @@ over a keep-alive requests.Session (no target: the figure is reported)."""
 
 from __future__ import annotations
 
-import time
-
-import requests
-from common import BODY, HEADERS, paired, report
+from common import paired, report, session_rate
 
 from pytest_cloudevents import Receiver
-
-
-def _rate(url: str, n: int, verify: str | bool) -> float:
-    with requests.Session() as session:
-        started = time.perf_counter()
-        for i in range(n):
-            session.post(url, headers=dict(HEADERS, **{"ce-id": str(i)}), data=BODY, verify=verify)
-        return n / (time.perf_counter() - started)
 
 
 def tls_rate(n: int = 300, rounds: int = 15) -> None:
@@ -24,11 +13,11 @@ def tls_rate(n: int = 300, rounds: int = 15) -> None:
 
         def ours() -> float:
             secure.reset()
-            return _rate(secure.url, n, secure.ca_bundle)
+            return session_rate(secure.url, n, secure.ca_bundle)
 
         def baseline() -> float:
             plain.reset()
-            return _rate(plain.url, n, True)
+            return session_rate(plain.url, n, True)
 
         mine, theirs, ratio = paired(ours, baseline, rounds)
     report(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime
 from typing import Any
@@ -46,3 +47,26 @@ def when(event: Any) -> datetime | None:
     datetime, 1.x the RFC 3339 string)."""
     value = attr(event, "time")
     return parse_time(value) if isinstance(value, str) else value
+
+
+class Ticker:
+    """Counts the turns an event loop gets while the awaited work runs: a blocked loop
+    counts none. `async with Ticker() as ticker: ...; ticker.ticks`."""
+
+    def __init__(self, every: float = 0.01) -> None:
+        self.every = every
+        self.ticks = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            self.ticks += 1
+            await asyncio.sleep(self.every)
+
+    async def __aenter__(self) -> Ticker:
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()

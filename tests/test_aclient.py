@@ -10,7 +10,7 @@ import time
 
 import httpx
 import pytest
-from helpers import attr, binary
+from helpers import Ticker, attr, binary
 
 from pytest_cloudevents import (
     AsyncClient,
@@ -76,19 +76,12 @@ def test_retry_after_is_honoured_with_a_non_blocking_sleep(
     ce_receiver.inject(faults.throttle(retry_after=1), times=1)
 
     async def scenario() -> tuple[int, int]:
-        ticks = 0
-
-        async def ticker() -> None:
-            nonlocal ticks
-            while True:
-                ticks += 1
-                await asyncio.sleep(0.01)
-
-        running = asyncio.create_task(ticker())
-        async with AsyncClient(ce_receiver.url, retry=retry.knative(1, delay=0.0)) as client:
+        async with (
+            Ticker() as ticker,
+            AsyncClient(ce_receiver.url, retry=retry.knative(1, delay=0.0)) as client,
+        ):
             result = await client.send(event)
-        running.cancel()
-        return result.attempts, ticks
+        return result.attempts, ticker.ticks
 
     attempts, ticks = asyncio.run(scenario())
     assert attempts == 2
@@ -243,20 +236,10 @@ def test_a_slow_send_does_not_block_other_tasks(ce_receiver: Receiver, event: Cl
     ce_receiver.inject(faults.delay(0.3), times=1)
 
     async def scenario() -> int:
-        ticks = 0
-
-        async def ticker() -> None:
-            nonlocal ticks
-            while True:
-                ticks += 1
-                await asyncio.sleep(0.01)
-
-        running = asyncio.create_task(ticker())
         started = time.monotonic()
-        async with AsyncClient(ce_receiver.url) as client:
+        async with Ticker() as ticker, AsyncClient(ce_receiver.url) as client:
             assert_ack(await client.send(event))
         assert time.monotonic() - started >= 0.3
-        running.cancel()
-        return ticks
+        return ticker.ticks
 
     assert asyncio.run(scenario()) >= 10

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from helpers import Ticker
 
 from pytest_cloudevents import Receiver
 
@@ -48,18 +49,9 @@ def test_a_ticker_keeps_ticking_during_assert_not_received_async(ce_receiver: Re
     """Before: a ticker counted 0 ticks during assert_not_received(within=0.5)."""
 
     async def scenario() -> int:
-        ticks = 0
-
-        async def ticker() -> None:
-            nonlocal ticks
-            while True:
-                ticks += 1
-                await asyncio.sleep(0.01)
-
-        running = asyncio.create_task(ticker())
-        await ce_receiver.assert_not_received_async(type="com.example.never", within=0.5)
-        running.cancel()
-        return ticks
+        async with Ticker() as ticker:
+            await ce_receiver.assert_not_received_async(type="com.example.never", within=0.5)
+        return ticker.ticks
 
     assert asyncio.run(scenario()) >= 10
 

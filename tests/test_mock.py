@@ -10,7 +10,7 @@ import httpx
 import pytest
 import requests
 import respx
-from helpers import binary
+from helpers import Ticker, binary
 from transports import LIBRARIES, http_for
 
 from pytest_cloudevents import CeMock, Receiver, faults
@@ -162,27 +162,18 @@ def test_a_delay_in_an_async_mock_is_awaited_not_blocking(ce_mock: CeMock, libra
     sink.inject(faults.delay(0.3), times=1)
 
     async def scenario() -> int:
-        ticks = 0
-
-        async def ticker() -> None:
-            nonlocal ticks
-            while True:
-                ticks += 1
-                await asyncio.sleep(0.01)
-
-        running = asyncio.create_task(ticker())
-        if library == "aiohttp":
-            async with (
-                aiohttp.ClientSession() as session,
-                session.post(sink.url, headers=binary(), data=b"{}") as answered,
-            ):
-                assert answered.status == 202
-        else:
-            async with httpx.AsyncClient() as client:
-                response = await client.post(sink.url, headers=binary(), content=b"{}")
-                assert response.status_code == 202
-        running.cancel()
-        return ticks
+        async with Ticker() as ticker:
+            if library == "aiohttp":
+                async with (
+                    aiohttp.ClientSession() as session,
+                    session.post(sink.url, headers=binary(), data=b"{}") as answered,
+                ):
+                    assert answered.status == 202
+            else:
+                async with httpx.AsyncClient() as client:
+                    response = await client.post(sink.url, headers=binary(), content=b"{}")
+                    assert response.status_code == 202
+        return ticker.ticks
 
     assert asyncio.run(scenario()) >= 10
     sink.assert_received(count=1)
