@@ -19,7 +19,7 @@ SDK_VERSIONS = ["1.11.1", "1.13.0", "2.2.0"]
 @nox.parametrize("cloudevents", SDK_VERSIONS)
 def tests(session: nox.Session, cloudevents: str) -> None:
     """The whole suite (tests and examples) with one version of the SDK installed."""
-    session.install("-q", "-e", ".[dev]", f"cloudevents=={cloudevents}")
+    session.install("-q", "-e", ".[test]", f"cloudevents=={cloudevents}")
     if cloudevents == SDK_VERSIONS[0]:  # functions-framework pins cloudevents <= 1.12
         session.install("-q", "functions-framework>=3.5", f"cloudevents=={cloudevents}")
     session.run("python", "-m", "pytest", "-n", "2", "-q", *session.posargs)
