@@ -15,7 +15,7 @@ import werkzeug.test
 from common import BODY, HEADERS, paired, report
 
 from pytest_cloudevents import Client, Receiver
-from pytest_cloudevents.mock import Mocks, MockSink
+from pytest_cloudevents.hosts.mock import Mocks, MockSink
 
 
 def async_wake_latency(n: int = 300) -> None:

@@ -31,9 +31,9 @@ from remotebench import remote_wake_latency, serve_rate
 from tlsbench import tls_rate
 
 from pytest_cloudevents import Options, Receiver, match
-from pytest_cloudevents.app import DeliveryApp, Request
-from pytest_cloudevents.mock import Mocks, MockSink
-from pytest_cloudevents.sink import Sink
+from pytest_cloudevents.delivery.app import DeliveryApp, Request
+from pytest_cloudevents.expect.endpoint import Sink
+from pytest_cloudevents.hosts.mock import Mocks, MockSink
 from pytest_cloudevents.wire import HeaderMap
 from pytest_cloudevents.wire.jsontext import BYTES_PER_VALUE
 

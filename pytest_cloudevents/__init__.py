@@ -7,30 +7,30 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import faults, retry
-from .aclient import AsyncClient
-from .assertions import assert_ack, assert_nack, assert_undelivered
-from .client import Client, Outcome, Result
-from .conformance import Violation
-from .contracts import matches_schema
-from .factories import EventFactory, InvalidCase, invalid_messages
-from .matching import match
-from .options import Options
-from .receiver import Receiver
-from .recording import Delivery
-from .remote import RemoteReceiver
-from .sink import Attempts
-from .tracing import same_trace
-from .wire import event_to_json as event_dict
+from pytest_cloudevents import faults, retry
+from pytest_cloudevents.config import Options
+from pytest_cloudevents.criteria.match import match
+from pytest_cloudevents.criteria.schema import matches_schema
+from pytest_cloudevents.criteria.tracing import same_trace
+from pytest_cloudevents.expect.endpoint import Attempts
+from pytest_cloudevents.hosts.receiver import Receiver
+from pytest_cloudevents.recording.log import Delivery
+from pytest_cloudevents.remote import RemoteReceiver
+from pytest_cloudevents.send.aclient import AsyncClient
+from pytest_cloudevents.send.assertions import assert_ack, assert_nack, assert_undelivered
+from pytest_cloudevents.send.client import Client, Outcome, Result
+from pytest_cloudevents.spec.rules import Violation
+from pytest_cloudevents.testing.factories import EventFactory, InvalidCase, invalid_messages
+from pytest_cloudevents.wire import event_to_json as event_dict
 
 if TYPE_CHECKING:
-    from .mock import CeMock, MockSink
+    from pytest_cloudevents.hosts.mock import CeMock, MockSink
 
 
 def __getattr__(name: str) -> Any:
     # Mock mode imports `responses`; load it when it is first asked for.
     if name in ("CeMock", "MockSink"):
-        from . import mock
+        from pytest_cloudevents.hosts import mock
 
         return getattr(mock, name)
     raise AttributeError(f"module 'pytest_cloudevents' has no attribute {name!r}")

@@ -80,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .control import Standalone
+    from pytest_cloudevents.hosts.standalone import Standalone
 
     try:
         receiver = Standalone(
@@ -118,7 +118,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .scorecard import run_check
+    from pytest_cloudevents.testing.scorecard import run_check
 
     headers: dict[str, str] = {}
     for given in args.header:

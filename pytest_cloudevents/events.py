@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Final, Protocol, cast, runtime_checkable
 
-from .syntax import parse_time
+from pytest_cloudevents.spec.syntax import parse_time
 
 if TYPE_CHECKING:  # typed against the 2.x class; at run time the installed generation's
     from cloudevents.core.v1.event import CloudEvent

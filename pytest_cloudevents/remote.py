@@ -18,21 +18,21 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from .control.api import MAX_WAIT
-from .control.jsonview import delivery_from_json, fault_to_json, matcher_to_json
-from .events import CloudEvent
-from .faults import Fault, Flaky, Rule, When
-from .matching import Matcher
-from .options import Options
-from .recording import DeliveryLog
-from .sending import check_verify, chosen_verify
-from .sink import Sink
+from pytest_cloudevents.config import Options
+from pytest_cloudevents.control_protocol import delivery_from_json, fault_to_json, matcher_to_json
+from pytest_cloudevents.criteria.match import Matcher
+from pytest_cloudevents.events import CloudEvent
+from pytest_cloudevents.expect.endpoint import Sink
+from pytest_cloudevents.faults.kinds import Fault, Flaky, Rule, When
+from pytest_cloudevents.hosts.standalone.api import MAX_WAIT
+from pytest_cloudevents.recording.log import DeliveryLog
+from pytest_cloudevents.send.message import check_verify, chosen_verify
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from .app import Handler
-    from .options import OptionKeywords
+    from pytest_cloudevents.config import OptionKeywords
+    from pytest_cloudevents.delivery.app import Handler
 
 __all__ = ["RemoteReceiver", "RemoteRule"]
 

@@ -13,8 +13,8 @@ from typing import Any, ClassVar
 
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from .events import is_event
-from .wire import event_to_json
+from pytest_cloudevents.events import is_event
+from pytest_cloudevents.wire import event_to_json
 
 __all__ = ["VOLATILE", "CloudEventsExtension"]
 

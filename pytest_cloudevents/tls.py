@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from .extras import require
+from pytest_cloudevents.extras import require
 
 __all__ = [
     "ClientCert",

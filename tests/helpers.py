@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from pytest_cloudevents.syntax import parse_time
+from pytest_cloudevents.spec.syntax import parse_time
 
 HEADERS = {
     "ce-specversion": "1.0",

@@ -15,7 +15,7 @@ from helpers import attr, binary
 
 from pytest_cloudevents import Delivery, Receiver, faults
 from pytest_cloudevents.events import CloudEvent, new_event
-from pytest_cloudevents.sink import Sink
+from pytest_cloudevents.expect.endpoint import Sink
 
 
 @pytest.fixture(params=["receiver", "mock"])

@@ -26,8 +26,8 @@ from pytest_cloudevents import (
     invalid_messages,
     retry,
 )
-from pytest_cloudevents.client import ValidationError
 from pytest_cloudevents.events import CloudEvent, new_event
+from pytest_cloudevents.send.client import ValidationError
 from pytest_cloudevents.wire import decode, encode_binary
 
 ORDER = "com.example.order.created"

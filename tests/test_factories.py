@@ -11,8 +11,8 @@ import requests
 from helpers import attr, when
 
 from pytest_cloudevents import EventFactory, InvalidCase, Receiver, invalid_messages
-from pytest_cloudevents.conformance import MUST_CODES
 from pytest_cloudevents.events import attributes_of as event_attributes
+from pytest_cloudevents.spec.rules import MUST_CODES
 from pytest_cloudevents.wire import decode, encode_binary, encode_structured
 
 ORDER = "com.example.order.created"

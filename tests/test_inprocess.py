@@ -25,7 +25,7 @@ from pytest_cloudevents import (
     retry,
 )
 from pytest_cloudevents.events import CloudEvent
-from pytest_cloudevents.inprocess import as_app
+from pytest_cloudevents.send.transports import as_app
 from pytest_cloudevents.wire import decode
 
 ORDER = "com.example.order.created"

@@ -10,8 +10,8 @@ from dirty_equals import IsPartialDict, IsStr
 from helpers import attr
 
 from pytest_cloudevents import match
+from pytest_cloudevents.criteria.match import closest, combine
 from pytest_cloudevents.events import CloudEvent, new_event
-from pytest_cloudevents.matching import closest, combine
 
 
 def event(**attrs: object) -> CloudEvent:

@@ -197,7 +197,7 @@ def test_reset_cuts_an_awaited_hold(ce_mock: CeMock) -> None:
 
 
 def test_a_missing_extra_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
-    from pytest_cloudevents.mock import Mocks
+    from pytest_cloudevents.hosts.mock import Mocks
 
     monkeypatch.setitem(sys.modules, "respx", None)
     monkeypatch.setitem(sys.modules, "aioresponses", None)
@@ -224,6 +224,6 @@ def test_a_missing_extra_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     ],
 )
 def test_only_loopback_passes_through(url: str, passes: bool) -> None:
-    from pytest_cloudevents.mock import LOOPBACK
+    from pytest_cloudevents.hosts.mock import LOOPBACK
 
     assert (LOOPBACK.match(url) is not None) is passes

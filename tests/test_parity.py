@@ -33,9 +33,9 @@ from pytest_cloudevents import (
     match,
     retry,
 )
-from pytest_cloudevents.client import Result
 from pytest_cloudevents.events import CloudEvent
-from pytest_cloudevents.sink import Sink
+from pytest_cloudevents.expect.endpoint import Sink
+from pytest_cloudevents.send.client import Result
 from pytest_cloudevents.tls import trusted_bundle
 from pytest_cloudevents.wire import decode
 

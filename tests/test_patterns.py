@@ -10,9 +10,9 @@ import requests
 from helpers import binary
 
 from pytest_cloudevents import Client, EventFactory, Receiver, match, same_trace
-from pytest_cloudevents.app import DeliveryApp
-from pytest_cloudevents.exchange import Request
-from pytest_cloudevents.options import Options
+from pytest_cloudevents.config import Options
+from pytest_cloudevents.delivery.app import DeliveryApp
+from pytest_cloudevents.delivery.exchange import Request
 from pytest_cloudevents.wire import HeaderMap
 
 MAX = 1024 * 1024

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 import pytest
 from helpers import attr
 
-from pytest_cloudevents.recording import Delivery, DeliveryLog
+from pytest_cloudevents.recording.log import Delivery, DeliveryLog
 from pytest_cloudevents.wire import HeaderMap
 
 

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from test_wire import VALID, Case
 
 from pytest_cloudevents import Client, EventFactory, Receiver, event_dict
-from pytest_cloudevents.conformance import CONTEXT_ATTRIBUTES
 from pytest_cloudevents.events import CloudEvent
+from pytest_cloudevents.spec.rules import CONTEXT_ATTRIBUTES
 from pytest_cloudevents.wire import decode, mode_of
 
 

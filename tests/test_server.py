@@ -19,7 +19,7 @@ import requests
 from helpers import binary
 
 from pytest_cloudevents import Receiver, faults
-from pytest_cloudevents.server import limits as server_module
+from pytest_cloudevents.hosts.server import limits as server_module
 
 HEAD = (
     "POST {path} HTTP/1.1\r\nHost: x\r\nce-specversion: 1.0\r\nce-id: {id}\r\n"
@@ -317,7 +317,7 @@ def test_a_handler_that_never_returns_does_not_hold_up_exit() -> None:
 
 
 def test_the_user_code_pool_runs_work_and_refuses_it_once_shut_down() -> None:
-    from pytest_cloudevents.server.pool import UserCodePool
+    from pytest_cloudevents.hosts.server.pool import UserCodePool
 
     pool = UserCodePool(2, "t")
     assert [pool.submit(pow, 2, n).result(5) for n in range(5)] == [1, 2, 4, 8, 16]

@@ -6,7 +6,7 @@ Nothing here knows WSGI, a server, HTTP status policy or pytest.
 
 from __future__ import annotations
 
-from .binding import (
+from pytest_cloudevents.wire.binding import (
     HeaderMap,
     encode_binary,
     is_json_media_type,
@@ -14,9 +14,9 @@ from .binding import (
     mode_of,
     unescape_header_value,
 )
-from .codec import Decoded, decode, encode
-from .jsonformat import encode_batch, encode_structured, event_to_json
-from .raw import RawEvent, WireMode
+from pytest_cloudevents.wire.codec import Decoded, decode, encode
+from pytest_cloudevents.wire.jsonformat import encode_batch, encode_structured, event_to_json
+from pytest_cloudevents.wire.raw import RawEvent, WireMode
 
 __all__ = [
     "Decoded",

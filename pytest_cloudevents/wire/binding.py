@@ -10,10 +10,10 @@ from datetime import datetime
 from typing import Any, Final
 from urllib.parse import quote
 
-from ..conformance import Violation
-from ..events import EventLike, attributes_of, data_of, format_time
-from .jsontext import JSONTextError, parse
-from .raw import RawEvent, WireMode
+from pytest_cloudevents.events import EventLike, attributes_of, data_of, format_time
+from pytest_cloudevents.spec.rules import Violation
+from pytest_cloudevents.wire.jsontext import JSONTextError, parse
+from pytest_cloudevents.wire.raw import RawEvent, WireMode
 
 __all__ = [
     "BATCH_JSON",

@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..conformance import (
+from pytest_cloudevents.config import check_mode
+from pytest_cloudevents.events import CloudEvent, EventLike, build
+from pytest_cloudevents.spec.rules import (
     CONTEXT_ATTRIBUTES,
     EXTENSION_NAME,
     REQUIRED,
@@ -23,9 +25,7 @@ from ..conformance import (
     check_size,
     parse_time,
 )
-from ..events import CloudEvent, EventLike, build
-from ..options import check_mode
-from .binding import (
+from pytest_cloudevents.wire.binding import (
     BATCH_JSON,
     STRUCTURED_JSON,
     HeaderMap,
@@ -34,8 +34,8 @@ from .binding import (
     media_type,
     mode_of,
 )
-from .jsonformat import decode_json_body, encode_structured
-from .raw import RawEvent, WireMode
+from pytest_cloudevents.wire.jsonformat import decode_json_body, encode_structured
+from pytest_cloudevents.wire.raw import RawEvent, WireMode
 
 __all__ = ["Decoded", "decode", "encode"]
 

@@ -8,11 +8,16 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..conformance import Violation
-from ..events import EventLike, attributes_of, data_of
-from .binding import BATCH_JSON, STRUCTURED_JSON, is_json_media_type, is_text_media_type
-from .jsontext import JSONTextError, parse
-from .raw import RawEvent
+from pytest_cloudevents.events import EventLike, attributes_of, data_of
+from pytest_cloudevents.spec.rules import Violation
+from pytest_cloudevents.wire.binding import (
+    BATCH_JSON,
+    STRUCTURED_JSON,
+    is_json_media_type,
+    is_text_media_type,
+)
+from pytest_cloudevents.wire.jsontext import JSONTextError, parse
+from pytest_cloudevents.wire.raw import RawEvent
 
 __all__ = ["decode_json_body", "encode_batch", "encode_structured", "event_to_json"]
 

@@ -1,0 +1,1 @@
+"""What a test matches events with: `match`, JSON Schema contracts, trace propagation."""

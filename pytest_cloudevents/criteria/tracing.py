@@ -1,0 +1,71 @@
+"""`same_trace(...)`: a criterion value for W3C Trace Context propagation (the CloudEvents
+distributed-tracing extension): a `traceparent` in the same trace as a given event's."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Final
+
+from pytest_cloudevents.criteria.match import Criterion
+from pytest_cloudevents.events import is_event
+
+__all__ = ["parse_traceparent", "same_trace"]
+
+_TRACEPARENT: Final[re.Pattern[str]] = re.compile(
+    r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?"
+)
+
+
+def parse_traceparent(value: object) -> tuple[str, str] | None:
+    """(trace id, parent id) of a valid `traceparent` header value, else None."""
+    if not isinstance(value, str):
+        return None
+    found = _TRACEPARENT.fullmatch(value.strip())
+    if found is None:
+        return None
+    version, trace, parent, _, rest = found.groups()
+    if version == "ff" or (version == "00" and rest) or set(trace) == {"0"} or set(parent) == {"0"}:
+        return None
+    return trace, parent
+
+
+class _SameTrace(Criterion):
+    def __init__(self, trace: str, shown: str) -> None:
+        self.trace = trace
+        self.shown = shown
+
+    def check(self, value: Any) -> str | None:
+        parsed = parse_traceparent(value)
+        if parsed is None:
+            return f"expected a valid traceparent in trace {self.trace}, got {value!r}"
+        if parsed[0] != self.trace:
+            return (
+                f"in trace {parsed[0]}, not in {self.shown}'s trace {self.trace}: the trace was"
+                " not propagated (a new one was started)"
+            )
+        return None
+
+    def __repr__(self) -> str:
+        return f"same_trace({self.trace})"
+
+
+def same_trace(event_or_traceparent: Any) -> Criterion:
+    """Matches a `traceparent` in the same trace (same trace id) as the given event's or
+    `traceparent` value: `assert_received(type="x", traceparent=same_trace(order))`."""
+    if is_event(event_or_traceparent):
+        value = event_or_traceparent.get_attributes().get("traceparent")
+        shown = "the event"
+        if value is None:
+            raise ValueError(
+                "same_trace takes an event that carries a traceparent (the distributed-tracing"
+                " extension), or a traceparent value; this event has none"
+            )
+    else:
+        value, shown = event_or_traceparent, "the given traceparent"
+    parsed = parse_traceparent(value)
+    if parsed is None:
+        raise ValueError(
+            "same_trace takes a valid W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>),"
+            f" not {value!r}"
+        )
+    return _SameTrace(parsed[0], shown)

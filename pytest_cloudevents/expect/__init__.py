@@ -1,0 +1,1 @@
+"""The test-facing API over a recording: reads, waits and assertions."""

@@ -1,0 +1,386 @@
+"""The interface `Receiver` and `MockSink` share: what was recorded, waiting, assertions,
+fault rules and handlers. The delivery application (`app.py`) fills the log."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pytest_cloudevents.config import Options, check_bool, check_seconds, check_whole
+from pytest_cloudevents.criteria.match import Matcher, closest, combine
+from pytest_cloudevents.delivery.app import DeliveryApp, Handler
+from pytest_cloudevents.events import CloudEvent
+from pytest_cloudevents.expect.uniqueness import duplicate_groups, reuses
+from pytest_cloudevents.faults.kinds import Fault, Rule, When
+from pytest_cloudevents.recording.log import Delivery
+from pytest_cloudevents.spec.rules import MUST_CODES, POLICY_CODES
+
+__all__ = ["Attempts", "Handler", "Sink"]
+
+MatchArg = Matcher | Callable[[CloudEvent], bool] | None
+
+
+@dataclass(frozen=True)
+class Attempts:
+    """The deliveries of one event, in order, whatever their outcome.
+
+    `gaps` are the seconds between consecutive attempts on the monotonic clock, ready for
+    `pytest.approx`.
+    """
+
+    deliveries: list[Delivery]
+
+    @property
+    def count(self) -> int:
+        """How many attempts were made."""
+        return len(self.deliveries)
+
+    @property
+    def statuses(self) -> list[int | None]:
+        """The status each attempt got (None where the connection was dropped)."""
+        return [d.status for d in self.deliveries]
+
+    @property
+    def gaps(self) -> list[float]:
+        """Seconds between consecutive attempts."""
+        times = [d.received_at for d in self.deliveries]
+        return [b - a for a, b in itertools.pairwise(times)]
+
+    def __len__(self) -> int:
+        return self.count
+
+
+class Sink:
+    """What a recording endpoint offers a test. Built by `Receiver` and `MockSink`."""
+
+    def __init__(self, options: Options) -> None:
+        if not isinstance(options, Options):
+            raise TypeError(f"options must be an Options, not {options!r}")
+        self._app = DeliveryApp(options)
+        self._log = self._app.log
+        self._rules = self._app.rules
+        self._seen_rejected: set[int] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def options(self) -> Options:
+        """The settings in force (the plugin replaces them for each test)."""
+        return self._app.options
+
+    @options.setter
+    def options(self, options: Options) -> None:
+        if not isinstance(options, Options):
+            raise TypeError(f"options must be an Options, not {options!r}")
+        self._app.options = options
+
+    # -- reading what arrived ----------------------------------------------------------
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        """Every request that carried a message, in arrival order, any outcome (pending
+        ones too)."""
+        return self._log.snapshot()
+
+    @property
+    def events(self) -> list[CloudEvent]:
+        """Accepted events, batches flattened, in arrival order."""
+        return self._log.events()
+
+    @property
+    def rejected(self) -> list[Delivery]:
+        """Deliveries rejected for breaking a MUST rule. A plain read: only
+        `assert_rejected` marks them seen for the after-test check."""
+        return [d for d in self._log.snapshot() if d.outcome == "rejected"]
+
+    def matching(self, match: MatchArg = None, **criteria: Any) -> list[CloudEvent]:
+        """Accepted events that meet `match` and `criteria`."""
+        matcher = combine(match, criteria)
+        return [e for e in self._log.events() if matcher.matches(e)]
+
+    def attempts(self, event_id: str | None = None, **criteria: Any) -> Attempts:
+        """The deliveries (any outcome but rejected) carrying an event with this id and
+        meeting `criteria`, in order."""
+        if event_id is not None:
+            criteria["id"] = event_id
+        if not criteria:
+            raise TypeError("attempts needs an event id or criteria, e.g. attempts('order-1')")
+        matcher = combine(None, criteria)
+        found = [d for d in self._log.snapshot() if any(matcher.matches(e) for e in d.events)]
+        return Attempts(found)
+
+    def duplicates(self) -> list[list[CloudEvent]]:
+        """Accepted events sharing `source` + `id`, grouped, in arrival order (retries
+        and reused ids alike)."""
+        return duplicate_groups(self._log.snapshot())
+
+    def assert_unique(self, *, retries: bool = True) -> None:
+        """Fail when two different events share `source` + `id` (the spec makes the pair
+        unique per distinct event), naming both deliveries and what differs. Identical
+        re-sends (retries, at-least-once delivery) pass, unless `retries=False`."""
+        __tracebackhide__ = True
+        check_bool("retries", retries)
+        found = reuses(self._log.snapshot(), retries=retries)
+        if found:
+            head = f"{len(found)} event(s) reuse a source + id:" if retries else "re-sent events:"
+            raise AssertionError(head + "\n" + "\n".join(f"  {r}" for r in found))
+
+    # -- waiting and asserting -----------------------------------------------------------
+
+    def wait_for(
+        self,
+        match: MatchArg = None,
+        *,
+        count: int = 1,
+        timeout: float | None = None,
+        **criteria: Any,
+    ) -> list[CloudEvent]:
+        """Block until at least `count` matching events were accepted; return them.
+
+        Raises AssertionError saying what arrived instead when `timeout` (default: the
+        receiver's wait_timeout) passes first.
+        """
+        __tracebackhide__ = True
+        wait = _Wait.for_count(self, match, criteria, count, timeout)
+        return wait.judge(*self._log.wait_events(*wait.arguments, ident=wait.ident))
+
+    def assert_received(
+        self,
+        match: MatchArg = None,
+        *,
+        count: int | None = None,
+        timeout: float | None = None,
+        **criteria: Any,
+    ) -> list[CloudEvent]:
+        """Assert matching events were accepted: at least one, or exactly `count`.
+
+        Waits up to `timeout` for them to arrive; returns the matching events.
+        """
+        __tracebackhide__ = True
+        wait = _Wait.for_received(self, match, criteria, count, timeout)
+        return wait.judge(*self._log.wait_events(*wait.arguments, ident=wait.ident))
+
+    def assert_not_received(
+        self, match: MatchArg = None, *, within: float = 0.0, **criteria: Any
+    ) -> None:
+        """Assert no matching event was accepted, watching for `within` more seconds."""
+        __tracebackhide__ = True
+        wait = _Wait.for_none(self, match, criteria, within)
+        wait.judge(*self._log.wait_events(*wait.arguments, ident=wait.ident))
+
+    # In async tests (asyncio; trio through anyio's asyncio backend): the same waits on the
+    # event loop, never blocking it; the log wakes them from the server's thread.
+
+    async def wait_for_async(
+        self,
+        match: MatchArg = None,
+        *,
+        count: int = 1,
+        timeout: float | None = None,
+        **criteria: Any,
+    ) -> list[CloudEvent]:
+        """`wait_for` for a coroutine: a producer task on the same loop runs meanwhile, and
+        cancelling the await cancels the wait."""
+        __tracebackhide__ = True
+        wait = _Wait.for_count(self, match, criteria, count, timeout)
+        return wait.judge(*await self._log.wait_events_async(*wait.arguments, ident=wait.ident))
+
+    async def assert_received_async(
+        self,
+        match: MatchArg = None,
+        *,
+        count: int | None = None,
+        timeout: float | None = None,
+        **criteria: Any,
+    ) -> list[CloudEvent]:
+        """`assert_received` for a coroutine, awaiting on the event loop."""
+        __tracebackhide__ = True
+        wait = _Wait.for_received(self, match, criteria, count, timeout)
+        return wait.judge(*await self._log.wait_events_async(*wait.arguments, ident=wait.ident))
+
+    async def assert_not_received_async(
+        self, match: MatchArg = None, *, within: float = 0.0, **criteria: Any
+    ) -> None:
+        """`assert_not_received` for a coroutine: the loop runs on while it watches."""
+        __tracebackhide__ = True
+        wait = _Wait.for_none(self, match, criteria, within)
+        wait.judge(*await self._log.wait_events_async(*wait.arguments, ident=wait.ident))
+
+    def assert_rejected(
+        self, code: str | None = None, *, count: int | None = None
+    ) -> list[Delivery]:
+        """Assert deliveries were rejected (with violation `code`, if given); return them.
+
+        At least one without `count`, exactly `count` with it. Marks them seen, so the
+        after-test check does not fail the test for them.
+        """
+        __tracebackhide__ = True
+        if code is not None and code not in MUST_CODES | POLICY_CODES:
+            known = sorted(MUST_CODES | POLICY_CODES)
+            raise ValueError(f"{code!r} is not a violation code; use one of {known}")
+        if count is not None:
+            check_whole("count", count, minimum=0)
+        rejected = self.rejected
+        with self._lock:
+            self._seen_rejected.update(d.seq for d in rejected)
+        found = [d for d in rejected if code is None or code in d.codes]
+        what = "a rejected delivery" + (f" with {code!r}" if code else "")
+        if (count is None and not found) or (count is not None and len(found) != count):
+            expected = f"exactly {count} x {what}" if count is not None else what
+            raise AssertionError(self._failure(f"expected {expected}, got {len(found)}", None))
+        return found
+
+    # -- faults and handlers -----------------------------------------------------------
+
+    def inject(self, fault: Fault, *, times: int | None = None, when: When = None) -> Rule:
+        """Add a fault rule: the first rule whose `when` holds and that has `times`
+        left answers a delivery. Returns the rule (see `Rule.hits`)."""
+        return self._rules.add(fault, times, when, self.options.seed)
+
+    def handle(self, fn: Handler | None) -> None:
+        """Answer accepted events with `fn(event)`: None acknowledges, a CloudEvent
+        replies, a fault answers with that fault (once: a handler's `delay` holds and then
+        acknowledges); anything it raises answers 500 and fails the test. `None` removes
+        the handler."""
+        if fn is not None and not callable(fn):
+            raise TypeError(f"handle takes a function of the event, not {fn!r}")
+        self._app.handler = fn
+
+    def reset(self) -> None:
+        """Forget deliveries, rules and the handler; cut in-flight delays short."""
+        with self._lock:
+            self._log.clear()
+            self._rules.clear()
+            self._app.handler = None
+            self._seen_rejected.clear()
+
+    # -- for the plugin's after-test check and report -------------------------------------
+
+    def _unseen_problems(self) -> list[tuple[int, Delivery]]:
+        """(number in the log, delivery) of rejected deliveries nobody asserted on (when
+        check_rejected), and of handler and predicate errors."""
+        with self._lock:
+            seen = set(self._seen_rejected)
+        out = []
+        for number, d in enumerate(self._log.snapshot(), 1):
+            if d.outcome == "error" or (
+                d.outcome == "rejected" and self.options.check_rejected and d.seq not in seen
+            ):
+                out.append((number, d))
+        return out
+
+    def describe(self) -> str:
+        """A title line and the delivery log."""
+        return f"{self!r}\n{self._log.describe()}"
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _timeout(self, timeout: float | None) -> float:
+        if timeout is None:
+            return self.options.wait_timeout
+        return check_seconds("timeout", timeout)
+
+    def _failure(self, headline: str, matcher: Matcher | None) -> str:
+        """The headline, the closest event's differences and the rejected deliveries'
+        violations (the delivery log itself is in the report's `cloudevents` section)."""
+        deliveries = self._log.snapshot()
+        lines = [headline]
+        if matcher is not None:
+            near = closest(matcher, self._log.events())
+            if near is not None and near[1]:
+                event, diff = near
+                attrs = event.get_attributes()
+                lines.append(f"closest event (id={attrs.get('id')!r}, type={attrs.get('type')!r}):")
+                lines += [f"  {d}" for d in diff]
+        for number, d in enumerate(deliveries, 1):
+            if d.outcome == "rejected":
+                lines.append(f"rejected delivery #{number}:")
+                lines += [f"  {v}" for v in d.violations]
+        lines.append(f"{len(deliveries)} deliveries to {self!r}")
+        return "\n".join(lines)
+
+
+@dataclass
+class _Wait:
+    """One wait or assertion: its checked arguments, and the verdict on what it found.
+    Shared by the blocking and the async forms, so both check and fail alike."""
+
+    sink: Sink
+    matcher: Matcher
+    seconds: float
+    done: Callable[[int], bool]
+    verdict: Callable[[_Wait, list[CloudEvent], bool], str | None]
+
+    @property
+    def arguments(self) -> tuple[Callable[[CloudEvent], bool], Callable[[int], bool], float]:
+        return self.matcher.matches, self.done, self.seconds
+
+    @property
+    def ident(self) -> str | None:
+        return self.matcher.required("id")
+
+    def judge(self, found: list[CloudEvent], ok: bool) -> list[CloudEvent]:
+        __tracebackhide__ = True
+        headline = self.verdict(self, found, ok)
+        if headline is not None:
+            near = None if headline.startswith("expected no event") else self.matcher
+            raise AssertionError(self.sink._failure(headline, near))
+        return found
+
+    @classmethod
+    def for_count(
+        cls,
+        sink: Sink,
+        match: MatchArg,
+        criteria: dict[str, Any],
+        count: int,
+        timeout: float | None,
+    ) -> _Wait:
+        check_whole("count", count, minimum=1)
+
+        def verdict(wait: _Wait, found: list[CloudEvent], ok: bool) -> str | None:
+            if ok:
+                return None
+            return (
+                f"timed out after {wait.seconds:g}s waiting for {count}"
+                f" event(s) {wait.matcher!r}; {len(found)} arrived"
+            )
+
+        matcher = combine(match, criteria)
+        return cls(sink, matcher, sink._timeout(timeout), lambda n: n >= count, verdict)
+
+    @classmethod
+    def for_received(
+        cls,
+        sink: Sink,
+        match: MatchArg,
+        criteria: dict[str, Any],
+        count: int | None,
+        timeout: float | None,
+    ) -> _Wait:
+        if count is not None:
+            check_whole("count", count, minimum=0)
+        wanted = 1 if count is None else max(count, 1)
+
+        def verdict(wait: _Wait, found: list[CloudEvent], ok: bool) -> str | None:
+            if count is None and not found:
+                return f"expected an event {wait.matcher!r}, none arrived"
+            if count is not None and len(found) != count:
+                return f"expected exactly {count} event(s) {wait.matcher!r}, got {len(found)}"
+            return None
+
+        matcher = combine(match, criteria)
+        return cls(sink, matcher, sink._timeout(timeout), lambda n: n >= wanted, verdict)
+
+    @classmethod
+    def for_none(
+        cls, sink: Sink, match: MatchArg, criteria: dict[str, Any], within: float
+    ) -> _Wait:
+        seconds = check_seconds("within", within)
+
+        def verdict(wait: _Wait, found: list[CloudEvent], ok: bool) -> str | None:
+            return f"expected no event {wait.matcher!r}, got {len(found)}" if found else None
+
+        return cls(sink, combine(match, criteria), seconds, lambda n: n > 0, verdict)

@@ -1,0 +1,92 @@
+"""What every mocked library does with an intercepted request: build the app's `Request`
+as the real server would, and hold a delayed delivery for the delay or the request's read
+timeout, whichever is shorter (blocking a thread for the sync libraries, awaiting for the
+async ones, never blocking the event loop)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+from pytest_cloudevents.delivery.app import (
+    CUT,
+    ELAPSED,
+    GONE,
+    Answer,
+    DeliveryApp,
+    Hold,
+    HoldEnd,
+    Request,
+)
+from pytest_cloudevents.recording.wakeup import wait_in_thread
+from pytest_cloudevents.wire import HeaderMap
+
+__all__ = ["Intercepted", "app_request"]
+
+
+def app_request(
+    method: str, url: str, headers: Iterable[tuple[str, str]], body: bytes, limit: int
+) -> Request:
+    """The app's view of an intercepted request: every header as sent (`_` names too,
+    repeated ones joined), the body cut at `limit` as the server reads it."""
+    parts = urlsplit(url)
+    lowered = HeaderMap()
+    for name, value in headers:
+        key = name.lower()
+        known = lowered.lowered.get(key)
+        lowered.lowered[key] = value if known is None else f"{known}, {value}"
+    lowered.lowered["content-length"] = str(len(body))
+    return Request(
+        method=method.upper(),
+        path=unquote(parts.path or "/", encoding="latin-1"),
+        headers=lowered,
+        body=b"" if len(body) > limit else body,
+        query=parts.query,
+        remote_addr="127.0.0.1",
+        too_large=len(body) > limit,
+        declared_length=len(body),
+    )
+
+
+@dataclass
+class Intercepted:
+    """One intercepted request run through the app; `timed_out` says a hold outlasted the
+    request's read timeout (the library then raises its read-timeout error)."""
+
+    app: DeliveryApp
+    request: Request
+    read_timeout: float | None
+    timed_out: bool = False
+
+    def run(self) -> Answer:
+        """Run the delivery, blocking this thread in holds."""
+        return self.app.run(self.request, self._hold)
+
+    async def run_async(self) -> Answer:
+        """Run the delivery, awaiting holds on the running loop."""
+        return await self.app.run_async(self.request, self._hold_async)
+
+    def _seconds(self, step: Hold) -> tuple[float, bool]:
+        """How long to hold, and whether the read timeout is what ends the hold."""
+        if self.read_timeout is not None and self.read_timeout < step.seconds:
+            return self.read_timeout, True
+        return step.seconds, False
+
+    def _end(self, cut: bool, times_out: bool) -> HoldEnd:
+        if cut:
+            return CUT
+        if times_out:
+            self.timed_out = True
+            return GONE
+        return ELAPSED
+
+    def _hold(self, step: Hold) -> HoldEnd:
+        seconds, times_out = self._seconds(step)
+        return self._end(step.cancel.wait(seconds), times_out)
+
+    async def _hold_async(self, step: Hold) -> HoldEnd:
+        # the cancel flag is a threading.Event (reset() may come from any thread): a
+        # thread waits for it while the loop runs on
+        seconds, times_out = self._seconds(step)
+        return self._end(await wait_in_thread(step.cancel, seconds), times_out)

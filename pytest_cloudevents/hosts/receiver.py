@@ -1,0 +1,148 @@
+"""`Receiver`: the delivery application on a real HTTP server on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from pytest_cloudevents.config import Options, check_whole
+from pytest_cloudevents.criteria.schema import Contracts, Schema
+from pytest_cloudevents.delivery.access import AuthArg, check_auth
+from pytest_cloudevents.expect.endpoint import Sink
+from pytest_cloudevents.hosts.server import Server
+from pytest_cloudevents.tls import (
+    ClientCert,
+    TLSMode,
+    ca_bundle,
+    check_tls,
+    client_cert,
+    server_context,
+)
+
+if TYPE_CHECKING:
+    from typing_extensions import Self, Unpack
+
+    from pytest_cloudevents.config import OptionKeywords
+    from pytest_cloudevents.hosts.server.mount import Mount
+
+__all__ = ["Receiver"]
+
+
+class Receiver(Sink):
+    """A recording CloudEvents receiver: a real HTTP server on loopback.
+
+    Listening as soon as it is constructed; `stop()` (or leaving `with`) shuts it down
+    in well under a second.
+
+    - `host`/`port`: bind address (loopback by default) and port (0: an ephemeral one);
+    - `advertise_host`: the host name put into `url` (for services in containers);
+    - `options`: an `Options` to start from; keywords (`strict`, `ack_status`,
+      `wait_timeout`, `max_body`, `check_rejected`, `seed`) override it (see `Options`);
+    - `tls`: True serves HTTPS from the plugin's throwaway CA (extra `tls`; see
+      `ca_bundle`), "require-client-cert" asks for a client certificate (`client_cert()`);
+    - `auth`: a bearer token, or a function of the headers returning True to admit; a
+      refused delivery is answered 401 and recorded as rejected with `unauthorized`;
+    - `schemas`: JSON Schemas (dicts or .json paths) by event type or dataschema URI
+      (extra `schema`); an event whose data breaks its schema is rejected with
+      `data-schema-mismatch`.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        advertise_host: str | None = None,
+        options: Options | None = None,
+        tls: bool | str = False,
+        auth: AuthArg = None,
+        schemas: Mapping[str, Schema] | None = None,
+        **settings: Unpack[OptionKeywords],
+    ) -> None:
+        super().__init__((options or Options()).merged(settings))
+        self.tls: TLSMode = check_tls(tls)
+        self._app.auth = check_auth(auth)
+        self._app.contracts = None if schemas is None else Contracts(schemas)
+        if not isinstance(host, str) or not host:
+            raise TypeError(f"host must be an address such as '127.0.0.1', not {host!r}")
+        check_whole("port (0 for any free port)", port, minimum=0, maximum=65535)
+        if advertise_host is not None and (
+            not isinstance(advertise_host, str) or not advertise_host
+        ):
+            raise TypeError(
+                f"advertise_host must be a host name such as 'host.docker.internal', not"
+                f" {advertise_host!r}"
+            )
+        context = server_context(self.tls) if self.tls else None
+        self._server = Server(host, port, self._app, self._mount(), context)
+        self.host = host
+        self.port: int = self._server.port
+        self.advertise_host = advertise_host
+        self._stopped = False
+
+    def _mount(self) -> Mount | None:
+        """What the server answers beside the app (the standalone receiver's control API)."""
+        return None
+
+    @property
+    def url(self) -> str:
+        """The base URL to give the service under test, e.g. `http://127.0.0.1:PORT/`."""
+        return self.url_for("/")
+
+    def url_for(self, path: str = "/") -> str:
+        """The URL of `path` on this receiver; any path is accepted and recorded."""
+        host = self.advertise_host or self.host
+        if host in ("0.0.0.0", ""):
+            host = "127.0.0.1"
+        elif host == "::":
+            host = "::1"
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{host}:{self.port}/{path.lstrip('/')}"
+
+    @property
+    def ca_bundle(self) -> str:
+        """The PEM path of the CA that signed this receiver's certificate (tls=...), for
+        the service under test: `REQUESTS_CA_BUNDLE`, `SSL_CERT_FILE`, httpx's `verify=`."""
+        if not self.tls:
+            raise ValueError("this receiver speaks plain HTTP: make it with tls=True")
+        return ca_bundle()
+
+    def client_cert(self, name: str = "producer") -> ClientCert:
+        """A new client certificate (subject `CN=name`) from the receiver's CA, for mutual
+        TLS: `(cert, key)` PEM paths, as requests' `cert=` takes them."""
+        if not self.tls:
+            raise ValueError("this receiver speaks plain HTTP: make it with tls=...")
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"name is the certificate's common name, not {name!r}")
+        return client_cert(name)
+
+    def reset(self) -> None:
+        """Forget deliveries, rules and the handler; cut in-flight delays short (their
+        connections are closed without an answer)."""
+        super().reset()
+        self._server.cut_holds()
+
+    def stop(self) -> None:
+        """Stop serving: cut in-flight delays, close every connection, join the threads."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._log.cancel_in_flight()
+        self._server.stop()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<Receiver {self.url}>"

@@ -1,0 +1,311 @@
+"""The control API of a standalone receiver, mounted under a prefix (`/_ce/`) beside the
+delivery application. Plain JSON over HTTP, so a test in any language can drive it:
+
+    GET    {prefix}health            200 {"status": "ok"} (no token needed: for probes)
+    GET    {prefix}deliveries        ?after=N&wait=S&outcome=O&<attribute>=<value>
+    POST   {prefix}reset
+    POST   {prefix}rules             a fault, with "times" and "when"
+    GET    {prefix}rules             the rules with their hits
+    DELETE {prefix}rules
+    GET    {prefix}stream            server-sent events, one per answered delivery
+    GET    {prefix}                  the live page (and page.js, page.css)
+
+Requests under the prefix are never recorded. With a token, every request but `health` and
+the page's static files needs `Authorization: Bearer TOKEN` (or `?token=TOKEN`: the page
+reads it from its own URL and passes it on, as EventSource cannot send headers).
+Errors are JSON `{"error": ...}`: 400 for a request the API cannot use, 401, 404, 405.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import itertools
+import json
+from collections.abc import AsyncIterator, Callable
+from importlib import resources
+from typing import Any, Final
+from urllib.parse import parse_qs
+
+from pytest_cloudevents.control_protocol import (
+    BadJSON,
+    delivery_to_json,
+    fault_from_json,
+    fault_to_json,
+    matcher_from_json,
+    matcher_to_json,
+)
+from pytest_cloudevents.criteria.match import Matcher, match
+from pytest_cloudevents.delivery.app import Answer, Request
+from pytest_cloudevents.expect.endpoint import Sink
+from pytest_cloudevents.faults.kinds import Rule
+from pytest_cloudevents.hosts.server.mount import Stream
+
+__all__ = ["MAX_WAIT", "ControlAPI"]
+
+#: The longest long-poll, in seconds.
+MAX_WAIT: Final[float] = 60.0
+#: Seconds between keep-alive comments on an idle stream.
+KEEPALIVE: Final[float] = 10.0
+_PAGE = {
+    "": ("index.html", "text/html; charset=utf-8"),
+    "page.js": ("page.js", "text/javascript; charset=utf-8"),
+    "page.css": ("page.css", "text/css; charset=utf-8"),
+}
+
+
+class Refused(Exception):
+    """A request the API answers with an error status."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _json(status: int, doc: object) -> Answer:
+    body = json.dumps(doc, separators=(",", ":")).encode("utf-8")
+    return Answer(status, [("Content-Type", "application/json")], body)
+
+
+class ControlAPI:
+    """The control API over one sink (the standalone receiver), under `prefix`."""
+
+    def __init__(self, sink: Sink, *, prefix: str = "/_ce/", token: str | None = None) -> None:
+        if not prefix.startswith("/") or not prefix.endswith("/") or prefix == "/":
+            raise ValueError(f"the control prefix is a path such as '/_ce/', not {prefix!r}")
+        self.sink = sink
+        self.prefix = prefix
+        self.token = token
+        self._ids = itertools.count(1)
+        self._rules: dict[int, Rule] = {}
+        self._routes: dict[tuple[str, str], Callable[[Request, dict[str, list[str]]], Any]] = {
+            ("GET", "health"): self._health,
+            ("GET", "deliveries"): self._deliveries,
+            ("POST", "reset"): self._reset,
+            ("GET", "rules"): self._list_rules,
+            ("POST", "rules"): self._add_rule,
+            ("DELETE", "rules"): self._clear_rules,
+            ("GET", "stream"): self._unused,
+        }
+
+    def owns(self, path: str) -> bool:
+        """Whether `path` is under the prefix."""
+        return path.startswith(self.prefix) or path == self.prefix.rstrip("/")
+
+    async def handle(self, request: Request, left: asyncio.Event) -> Answer | Stream:
+        """Answer one request to the API."""
+        name = request.path[len(self.prefix) :] if request.path.startswith(self.prefix) else ""
+        query = parse_qs(request.query, keep_blank_values=True)
+        try:
+            if name != "health" and name not in _PAGE:  # the page's files hold no data
+                self._authorize(request, query)
+            if name in _PAGE:
+                if request.method not in ("GET", "HEAD"):
+                    raise Refused(405, "the page is read with GET")
+                return _page(name)
+            route = self._routes.get((request.method.upper(), name))
+            if route is None:
+                if any(n == name for _, n in self._routes):
+                    allowed = ", ".join(m for m, n in self._routes if n == name)
+                    raise Refused(405, f"{self.prefix}{name} takes {allowed}")
+                raise Refused(404, f"no {self.prefix}{name}; see the README's control API")
+            if name == "stream":
+                return self._stream(request, query, left)
+            if request.too_large:
+                raise Refused(413, "the request body is larger than the receiver's max_body")
+            result = route(request, query)
+            if asyncio.iscoroutine(result):
+                result = await result
+            answer: Answer = result
+            return answer
+        except Refused as refused:
+            headers = [("WWW-Authenticate", "Bearer")] if refused.status == 401 else []
+            answer = _json(refused.status, {"error": str(refused)})
+            answer.headers += headers
+            return answer
+        except BadJSON as exc:
+            return _json(400, {"error": str(exc)})
+
+    # -- access ----------------------------------------------------------------------------
+
+    def _authorize(self, request: Request, query: dict[str, list[str]]) -> None:
+        if self.token is None:
+            return
+        given = request.headers.get("authorization", "")
+        presented = given[7:].strip() if given.lower().startswith("bearer ") else None
+        if presented is None:
+            tokens = query.get("token")
+            presented = tokens[0] if tokens else None
+        if presented is None or not hmac.compare_digest(presented, self.token):
+            raise Refused(401, "this receiver needs its token: send Authorization: Bearer <token>")
+
+    # -- routes ----------------------------------------------------------------------------
+
+    def _unused(self, request: Request, query: dict[str, list[str]]) -> Answer:
+        raise AssertionError("the stream is answered by _stream")  # pragma: no cover
+
+    def _health(self, request: Request, query: dict[str, list[str]]) -> Answer:
+        return _json(200, {"status": "ok"})
+
+    async def _deliveries(self, request: Request, query: dict[str, list[str]]) -> Answer:
+        after = _number(query, "after", 0, whole=True)
+        wait = min(_number(query, "wait", 0.0), MAX_WAIT)
+        keep = _filter(query)
+        log = self.sink._log
+        deadline = asyncio.get_running_loop().time() + wait
+        while True:
+            remaining = max(0.0, deadline - asyncio.get_running_loop().time())
+            if remaining > 0:
+                found, cursor, generation = await log.wait_settled_async(int(after), remaining)
+            else:
+                found, cursor, generation = log.settled_since(int(after))
+            chosen = [d for d in found if keep(d)]
+            if chosen or remaining <= 0 or cursor < after:
+                return _json(
+                    200,
+                    {
+                        "generation": generation,
+                        "next": cursor,
+                        "deliveries": [delivery_to_json(d) for d in chosen],
+                    },
+                )
+            after = cursor  # only non-matching deliveries came: wait on from there
+
+    def _reset(self, request: Request, query: dict[str, list[str]]) -> Answer:
+        self.sink.reset()
+        self._rules.clear()
+        return _json(200, {"generation": self.sink._log.generation})
+
+    def _list_rules(self, request: Request, query: dict[str, list[str]]) -> Answer:
+        live = {id(r) for r in self.sink._app.rules.snapshot()}
+        return _json(
+            200,
+            [_rule_json(i, r) for i, r in self._rules.items() if id(r) in live],
+        )
+
+    def _add_rule(self, request: Request, query: dict[str, list[str]]) -> Answer:
+        try:
+            doc = json.loads(request.body or b"null")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise BadJSON(f"the body is not JSON: {exc}") from None
+        if not isinstance(doc, dict):
+            raise BadJSON(
+                'a rule is a JSON object: a fault such as {"fault": "status", "code": 503},'
+                ' with optional "times" and "when"'
+            )
+        times, when = doc.pop("times", None), doc.pop("when", None)
+        fault = fault_from_json(doc)
+        matcher = None if when is None else matcher_from_json(when)
+        try:
+            rule = self.sink.inject(fault, times=times, when=matcher)
+        except (TypeError, ValueError) as exc:
+            raise BadJSON(str(exc)) from None
+        ident = next(self._ids)
+        self._rules[ident] = rule
+        return _json(201, _rule_json(ident, rule))
+
+    def _clear_rules(self, request: Request, query: dict[str, list[str]]) -> Answer:
+        self.sink._app.rules.clear()
+        self._rules.clear()
+        return _json(200, [])
+
+    def _stream(self, request: Request, query: dict[str, list[str]], left: asyncio.Event) -> Stream:
+        after = int(_number(query, "after", -1, whole=True))
+        return Stream(
+            self._events(after, left),
+            [
+                ("Content-Type", "text/event-stream"),
+                ("Cache-Control", "no-cache"),
+                ("X-Accel-Buffering", "no"),
+            ],
+        )
+
+    async def _events(self, after: int, left: asyncio.Event) -> AsyncIterator[bytes]:
+        """Server-sent events: one `delivery` per answered delivery, `reset` when the log
+        was cleared, a comment every KEEPALIVE seconds."""
+        log = self.sink._log
+        _, cursor, generation = log.settled_since(0)
+        if after >= 0:
+            cursor = min(after, cursor)
+        yield b"retry: 1000\n\n"
+        leaving = asyncio.ensure_future(left.wait())
+        waiting: asyncio.Future[Any] | None = None
+        try:
+            while not left.is_set():
+                waiting = asyncio.ensure_future(log.wait_settled_async(cursor, KEEPALIVE))
+                await asyncio.wait({waiting, leaving}, return_when=asyncio.FIRST_COMPLETED)
+                if not waiting.done():
+                    return  # the client left
+                found, fresh, now = waiting.result()
+                if now != generation or fresh < cursor:
+                    generation, cursor = now, 0
+                    yield b"event: reset\ndata: {}\n\n"
+                    continue
+                cursor = fresh
+                if not found:
+                    yield b": keep-alive\n\n"
+                for d in found:
+                    text = json.dumps(delivery_to_json(d), separators=(",", ":"))
+                    yield f"event: delivery\ndata: {text}\n\n".encode()
+        finally:
+            # the stream ends (client gone, server stopping): leave no task behind
+            for pending in (waiting, leaving):
+                if pending is not None and not pending.done():
+                    pending.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await pending
+
+
+def _rule_json(ident: int, rule: Rule) -> dict[str, Any]:
+    shown = None
+    if isinstance(rule.when, Matcher):
+        with contextlib.suppress(TypeError):
+            shown = matcher_to_json(rule.when)
+    return {
+        "id": ident,
+        "fault": fault_to_json(rule.fault),
+        "times": rule.times,
+        "when": shown,
+        "hits": rule.hits,
+    }
+
+
+def _number(
+    query: dict[str, list[str]], name: str, default: float, *, whole: bool = False
+) -> float:
+    values = query.get(name)
+    if not values:
+        return default
+    try:
+        value = int(values[0]) if whole else float(values[0])
+    except ValueError:
+        kind = "a whole number" if whole else "a number of seconds"
+        raise Refused(400, f"{name} must be {kind}, not {values[0]!r}") from None
+    if value < 0 and not (whole and value == -1 and name == "after"):
+        raise Refused(400, f"{name} must not be negative, not {values[0]!r}")
+    if value != value or value in (float("inf"), float("-inf")):
+        raise Refused(400, f"{name} must be finite, not {values[0]!r}")
+    return value
+
+
+_RESERVED = {"after", "wait", "outcome", "token"}
+
+
+def _filter(query: dict[str, list[str]]) -> Callable[[Any], bool]:
+    outcomes = set(query.get("outcome", []))
+    criteria = {k: v[0] for k, v in query.items() if k not in _RESERVED}
+    matcher = match(**criteria) if criteria else None
+
+    def keep(d: Any) -> bool:
+        if outcomes and d.outcome not in outcomes:
+            return False
+        return matcher is None or any(matcher.matches(e) for e in d.events)
+
+    return keep
+
+
+def _page(name: str) -> Answer:
+    filename, content_type = _PAGE[name]
+    body = resources.files(__package__).joinpath("page").joinpath(filename).read_bytes()
+    return Answer(200, [("Content-Type", content_type), ("Cache-Control", "no-cache")], body)

@@ -1,0 +1,1 @@
+"""What was received: `Delivery`, the `DeliveryLog` and its waits."""

@@ -1,0 +1,360 @@
+"""`Delivery` and the thread-safe log of deliveries, with waiting on a condition."""
+
+from __future__ import annotations
+
+import bisect
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, NamedTuple
+
+from pytest_cloudevents.events import CloudEvent
+from pytest_cloudevents.recording.wakeup import Wakeup
+from pytest_cloudevents.spec.rules import Violation
+from pytest_cloudevents.tls import TLSInfo
+from pytest_cloudevents.wire import HeaderMap, WireMode
+
+__all__ = ["Arrival", "Delivery", "DeliveryLog", "DeliveryOutcome", "HeaderMap"]
+
+DeliveryOutcome = Literal["pending", "accepted", "rejected", "faulted", "error", "abandoned"]
+
+
+@dataclass(eq=False)
+class Delivery:
+    """One HTTP request that carried a message, whatever became of it.
+
+    `events` are the events the message decoded to (also for a faulted delivery, so that
+    `attempts` can find them; empty when rejected). `outcome` is `pending` while a delay
+    holds it. `status` is None where the connection was dropped without a response (or
+    the client went away: `abandoned`). `fault` names the fault that answered, `error`
+    holds the exception a handler or predicate raised.
+    """
+
+    seq: int
+    received_at: float
+    timestamp: datetime
+    method: str
+    path: str
+    query: str
+    headers: HeaderMap
+    body: bytes
+    remote_addr: str | None
+    mode: WireMode | None = None
+    events: list[CloudEvent] = field(default_factory=list)
+    outcome: DeliveryOutcome = "pending"
+    status: int | None = None
+    violations: list[Violation] = field(default_factory=list)
+    warnings: list[Violation] = field(default_factory=list)
+    fault: str | None = None
+    error: BaseException | None = None
+    tls: TLSInfo | None = None
+    content_encoding: str | None = None
+
+    @property
+    def event(self) -> CloudEvent:
+        """The only event of the delivery; raises for a batch or a rejected message."""
+        if len(self.events) != 1:
+            raise ValueError(
+                f"delivery {self.seq} carries {len(self.events)} events, not one;"
+                " use .events for a batch"
+            )
+        return self.events[0]
+
+    @property
+    def codes(self) -> list[str]:
+        """The codes of the MUST violations that rejected it (empty otherwise)."""
+        return [v.code for v in self.violations]
+
+    def summary(self, number: int | None = None) -> str:
+        """One line for the delivery log: the number (`seq` unless given), method, path,
+        mode, type, id, outcome, status and violation codes."""
+        first = self.events[0] if self.events else None
+        attributes = first.get_attributes() if first else {}
+        kind = attributes.get("type", "-")
+        ident = attributes.get("id", "-")
+        if len(self.events) > 1:
+            kind, ident = f"{kind} (+{len(self.events) - 1} more)", f"{ident},..."
+        status = "no response" if self.status is None else str(self.status)
+        shown = self.seq if number is None else number
+        line = (
+            f"#{shown} {self.method} {self.path} {self.mode or '-'} type={kind}"
+            f" id={ident} -> {self.outcome} {status}"
+        )
+        if self.fault:
+            line += f" fault={self.fault}"
+        if self.violations:
+            line += " [" + ", ".join(self.codes) + "]"
+        if self.error is not None:
+            line += f" error={type(self.error).__name__}: {self.error}"
+        return line
+
+
+class Arrival(NamedTuple):
+    """What `DeliveryLog.begin` gives an arriving request."""
+
+    seq: int
+    generation: int
+    at: float  # monotonic
+    #: set when `clear` or `cancel_in_flight` cuts this generation's deliveries short
+    cancelled: threading.Event
+
+
+class DeliveryLog:
+    """Deliveries in arrival order, safe to fill from server threads and to wait on.
+
+    A delivery takes a sequence number when it arrives (`begin`), enters the log once it is
+    decoded (`add`, as `pending`), and is `settle`d when answered. `clear` starts a new
+    generation: a delivery that arrived in an earlier one is never recorded after it.
+    Accepted events are indexed as they settle, so waits look only at what is new.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._items: list[Delivery] = []
+        self._events: list[CloudEvent] = []  # accepted events, in arrival order
+        self._event_seqs: list[int] = []  # the seq of each accepted event's delivery
+        self._by_id: dict[str, list[tuple[int, CloudEvent]]] = {}  # id -> (seq, event)
+        self._settled: list[Delivery] = []  # in the order they were answered
+        self._reorders = 0  # bumped when events are inserted before the end, or cleared
+        self._seq = 0
+        self._generation = 0
+        self._cancelled = threading.Event()
+        self._async_waiters: set[Wakeup] = set()
+
+    def begin(self) -> Arrival:
+        """Number an arriving request and hand it its generation's cancel event."""
+        with self._cond:
+            self._seq += 1
+            return Arrival(self._seq, self._generation, time.monotonic(), self._cancelled)
+
+    def add(self, delivery: Delivery, generation: int) -> None:
+        """Put a decoded delivery in the log (in seq order) before it is answered."""
+        with self._cond:
+            if generation != self._generation:
+                return
+            items = self._items
+            if not items or items[-1].seq < delivery.seq:
+                items.append(delivery)  # the common case: decoded in arrival order
+            else:
+                bisect.insort(items, delivery, key=lambda d: d.seq)
+            self._wake()
+
+    def settle(self, delivery: Delivery, generation: int) -> bool:
+        """The delivery was answered (its outcome is set): index its events and wake the
+        waiters. Adds it first if it is not in the log yet. False when a clear came in
+        between (it is then not recorded)."""
+        with self._cond:
+            if generation != self._generation:
+                return False
+            items = self._items
+            if items and items[-1] is delivery:
+                pass  # added when decoded, and still the latest: the common case
+            elif not items or items[-1].seq < delivery.seq:
+                items.append(delivery)
+            elif delivery.outcome != "pending" and not _contains(items, delivery):
+                bisect.insort(items, delivery, key=lambda d: d.seq)
+            self._settled.append(delivery)
+            if delivery.outcome == "accepted" and delivery.events:
+                for event in delivery.events:
+                    ident = event.get_attributes().get("id")
+                    entries = self._by_id.setdefault(str(ident), [])
+                    entries.append((delivery.seq, event))
+                    if len(entries) > 1 and entries[-2][0] > delivery.seq:
+                        entries.sort(key=lambda entry: entry[0])
+                seqs = self._event_seqs
+                if not seqs or seqs[-1] <= delivery.seq:
+                    self._events += delivery.events
+                    seqs += [delivery.seq] * len(delivery.events)
+                else:  # a held delivery answered after later ones
+                    at = bisect.bisect_right(seqs, delivery.seq)
+                    self._events[at:at] = delivery.events
+                    seqs[at:at] = [delivery.seq] * len(delivery.events)
+                    self._reorders += 1
+            self._wake()
+            return True
+
+    @property
+    def generation(self) -> int:
+        """The current generation; `clear` increments it."""
+        with self._cond:
+            return self._generation
+
+    def clear(self) -> None:
+        """Forget every delivery; in-flight ones are cut short and never recorded."""
+        with self._cond:
+            self._items.clear()
+            self._settled.clear()
+            self._events.clear()
+            self._event_seqs.clear()
+            self._by_id.clear()
+            self._reorders += 1
+            self._generation += 1
+            self._cancelled.set()
+            self._cancelled = threading.Event()
+            self._wake()
+
+    def settled_since(self, cursor: int) -> tuple[list[Delivery], int, int]:
+        """The deliveries answered after the first `cursor` ones, in the order they were
+        answered; the cursor to pass next; and the generation (a clear starts over at 0)."""
+        with self._cond:
+            return self._settled[cursor:], len(self._settled), self._generation
+
+    async def wait_settled_async(
+        self, cursor: int, timeout: float
+    ) -> tuple[list[Delivery], int, int]:
+        """`settled_since`, awaiting up to `timeout` seconds for a delivery to be answered
+        after `cursor` (a cursor beyond the end, from before a clear, returns at once)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._cond:
+                settled = len(self._settled)
+                if settled != cursor:
+                    return self._settled[cursor:], settled, self._generation
+                waiter = Wakeup()
+                self._async_waiters.add(waiter)
+            try:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not await waiter.wait(remaining):
+                    with self._cond:
+                        return [], len(self._settled), self._generation
+            finally:
+                with self._cond:
+                    self._async_waiters.discard(waiter)
+
+    def cancel_in_flight(self) -> None:
+        """Cut the current generation's in-flight deliveries short (on stop)."""
+        with self._cond:
+            self._cancelled.set()
+
+    def snapshot(self) -> list[Delivery]:
+        """A copy of the deliveries, in arrival order."""
+        with self._cond:
+            return list(self._items)
+
+    def events(self) -> list[CloudEvent]:
+        """A copy of the accepted events, batches flattened, in arrival order."""
+        with self._cond:
+            return list(self._events)
+
+    def __len__(self) -> int:
+        with self._cond:
+            return len(self._items)
+
+    def wait_events(
+        self,
+        matches: Callable[[CloudEvent], bool],
+        done: Callable[[int], bool],
+        timeout: float,
+        *,
+        ident: str | None = None,
+    ) -> tuple[list[CloudEvent], bool]:
+        """Block until `done(number of accepted events that match)` or `timeout` seconds.
+
+        Wakes on every settled delivery (a condition variable, no polling) and looks only
+        at events accepted since the last look; with `ident` (the matcher requires that
+        exact id), only at the events with that id. `matches` runs outside the log's lock.
+        Returns the matching events in arrival order and whether `done` held.
+        """
+        deadline = time.monotonic() + timeout
+        scan = _Scan(self, matches, ident)
+        while True:
+            if done(scan.look()):
+                return scan.events(), True
+            with self._cond:
+                if scan.nothing_new():
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return scan.events(), False
+                    self._cond.wait(remaining)
+
+    async def wait_events_async(
+        self,
+        matches: Callable[[CloudEvent], bool],
+        done: Callable[[int], bool],
+        timeout: float,
+        *,
+        ident: str | None = None,
+    ) -> tuple[list[CloudEvent], bool]:
+        """`wait_events` for a coroutine (asyncio or trio): it awaits a `Wakeup` that the
+        thread settling a delivery sets, so the event loop runs on meanwhile. Cancelling
+        the await cancels the wait."""
+        deadline = time.monotonic() + timeout
+        scan = _Scan(self, matches, ident)
+        while True:
+            if done(scan.look()):
+                return scan.events(), True
+            with self._cond:
+                if not scan.nothing_new():
+                    continue
+                waiter = Wakeup()
+                self._async_waiters.add(waiter)
+            try:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not await waiter.wait(remaining):
+                    return scan.events(), False
+            finally:
+                with self._cond:
+                    self._async_waiters.discard(waiter)
+
+    def _wake(self) -> None:
+        """Wake every waiter, thread or coroutine (call with the lock held)."""
+        self._cond.notify_all()
+        for waiter in self._async_waiters:
+            waiter.set()
+
+    def describe(self, limit: int = 50) -> str:
+        """The log as text, one delivery a line (the last `limit` of them), numbered from
+        1 in the order they arrived since the last clear."""
+        items = self.snapshot()
+        if not items:
+            return "  (no deliveries)"
+        first = max(0, len(items) - limit)
+        lines = [f"  {d.summary(first + i + 1)}" for i, d in enumerate(items[first:])]
+        if first:
+            lines.insert(0, f"  ... {first} earlier deliveries not shown")
+        return "\n".join(lines)
+
+
+class _Scan:
+    """What a wait has looked at so far: the events accepted since its last look (or, for
+    one id, that id's events), and the matching ones among them."""
+
+    def __init__(
+        self, log: DeliveryLog, matches: Callable[[CloudEvent], bool], ident: str | None
+    ) -> None:
+        self.log, self.matches, self.ident = log, matches, ident
+        self.found: list[tuple[int, CloudEvent]] = []
+        self.cursor, self.reorders = 0, -1
+
+    def look(self) -> int:
+        """Match what is new (outside the log's lock); the number of matches so far."""
+        log = self.log
+        with log._cond:
+            if self.ident is not None:
+                fresh = list(log._by_id.get(self.ident, ()))
+                self.found, self.cursor = [], len(fresh)
+            else:
+                if self.reorders != log._reorders:  # something moved: look at all again
+                    self.found, self.cursor, self.reorders = [], 0, log._reorders
+                seqs, events = log._event_seqs[self.cursor :], log._events[self.cursor :]
+                fresh = list(zip(seqs, events, strict=True))
+                self.cursor = len(log._events)
+        self.found += [(seq, e) for seq, e in fresh if self.matches(e)]
+        return len(self.found)
+
+    def nothing_new(self) -> bool:
+        """True when nothing was accepted since the last look (call with the lock held)."""
+        log = self.log
+        if self.ident is not None:
+            return len(log._by_id.get(self.ident, ())) == self.cursor
+        return self.reorders == log._reorders and self.cursor == len(log._events)
+
+    def events(self) -> list[CloudEvent]:
+        return [event for _, event in self.found]
+
+
+def _contains(items: list[Delivery], delivery: Delivery) -> bool:
+    at = bisect.bisect_left(items, delivery.seq, key=lambda d: d.seq)
+    return at < len(items) and items[at] is delivery

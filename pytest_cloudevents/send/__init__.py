@@ -1,0 +1,1 @@
+"""Sending CloudEvents: encoding, transports, retries, the clients and their results."""

@@ -1,0 +1,243 @@
+"""`Client` sends CloudEvents over real HTTP with `requests` (or in-process to a WSGI or
+ASGI app) and returns a `Result`: ACK, NACK or UNDELIVERED, with the reply event when the
+response carries one."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterable, Mapping
+from types import TracebackType
+from typing import Any
+
+import requests
+from urllib3.util import Retry
+
+from pytest_cloudevents.events import CloudEvent, EventLike
+from pytest_cloudevents.extras import require
+from pytest_cloudevents.send.message import (
+    Message,
+    Outcome,
+    Result,
+    Sender,
+    Tries,
+    ValidationError,
+    chosen_verify,
+    classify,
+    redact,
+    undelivered,
+)
+from pytest_cloudevents.send.retry import CountingAdapter, counting, retry_of
+from pytest_cloudevents.send.transports import App, Reply, call_asgi, call_wsgi
+
+__all__ = ["Client", "Outcome", "Result", "ValidationError", "redact"]
+
+
+class Client(Sender):
+    """A real CloudEvents sender over `requests`, for testing consumers.
+
+    `target` is the default URL or in-process app (or give `to=` per send); `mode` is
+    "binary" or "structured"; `timeout` is the connect and read timeout in seconds;
+    `retry` a urllib3 `Retry`, a number of retries (Knative's status set) or None;
+    `headers` are sent with every message; `session` a `requests.Session` to use instead of
+    the client's own; `validate=False` sends events that break the spec (otherwise they
+    are UNDELIVERED and nothing is sent). Redirects are never followed.
+
+    An app target is a WSGI callable (Flask, Django, functions-framework) or an ASGI one
+    (FastAPI, Starlette; extra `httpx`, run through an anyio blocking portal); the same
+    bytes go in, the same `Result` comes out, retries included.
+    """
+
+    def __init__(
+        self,
+        target: str | object | None = None,
+        *,
+        mode: str = "binary",
+        timeout: float = 5.0,
+        retry: Retry | int | None = None,
+        headers: Mapping[str, str] | None = None,
+        session: requests.Session | None = None,
+        validate: bool = True,
+        verify: bool | str = True,
+        compress: str | None = None,
+    ) -> None:
+        super().__init__(
+            target,
+            mode=mode,
+            timeout=timeout,
+            headers=headers,
+            validate=validate,
+            verify=verify,
+            compress=compress,
+        )
+        if session is not None and not isinstance(session, requests.Session):
+            raise TypeError(f"session must be a requests.Session (or None), not {session!r}")
+        self.retry = retry_of(retry)
+        self._own_session = session is None
+        if session is None:
+            session = requests.Session()
+            # the client sends exactly what the test says: no ~/.netrc credentials, no
+            # proxy from the environment (a session the user gives is used as given)
+            session.trust_env = False
+        self.session = session
+        if self._own_session or retry is not None:
+            adapter = CountingAdapter(max_retries=counting(self.retry))
+            self.session.mount("http://", adapter)
+            self.session.mount("https://", adapter)
+        self._portal: contextlib.ExitStack | None = None
+        self._portal_call: Any = None
+
+    # -- sending -------------------------------------------------------------------------
+
+    def send(
+        self,
+        event: EventLike,
+        *,
+        to: str | object | None = None,
+        mode: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        path: str | None = None,
+        compress: str | None = None,
+    ) -> Result:
+        """Send one event; returns ACK, NACK or UNDELIVERED with the reply, if any.
+        `path` is the request path for an app target (default "/")."""
+        return self._deliver(self.event_message(event, to, mode, headers, path, compress))
+
+    def request(
+        self,
+        event: EventLike,
+        *,
+        to: str | object | None = None,
+        mode: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        path: str | None = None,
+        compress: str | None = None,
+    ) -> tuple[CloudEvent | None, Result]:
+        """Send one event and return `(reply, result)`; reply is None without one."""
+        result = self.send(event, to=to, mode=mode, headers=headers, path=path, compress=compress)
+        return result.reply, result
+
+    def send_batch(
+        self,
+        events: Iterable[EventLike],
+        *,
+        to: str | object | None = None,
+        path: str | None = None,
+        compress: str | None = None,
+    ) -> Result:
+        """Send events in one `application/cloudevents-batch+json` message."""
+        return self._deliver(self.batch_message(events, to, path, compress))
+
+    def send_raw(
+        self,
+        headers: Mapping[str, str],
+        body: bytes | str,
+        *,
+        to: str | object | None = None,
+        method: str = "POST",
+        path: str | None = None,
+    ) -> Result:
+        """Send a message exactly as given (for malformed-message tests); no checks."""
+        return self._deliver(self.raw_message(headers, body, to, method, path))
+
+    def close(self) -> None:
+        """Close the client's own session (a session given to it is left open) and the
+        portal of ASGI deliveries."""
+        if self._own_session:
+            self.session.close()
+        if self._portal is not None:
+            self._portal.close()
+            self._portal = None
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _deliver(self, message: Message | Result) -> Result:
+        if isinstance(message, Result):
+            return message
+        if message.app is not None:
+            return self._to_app(message, message.app)
+        started = time.monotonic()
+        extra: dict[str, Any] = {}
+        if self._own_session or self.verify is not True:
+            extra["verify"] = chosen_verify(self.verify)
+        try:
+            response = self.session.request(
+                message.method,
+                message.url,
+                headers=message.headers,
+                data=message.body,
+                timeout=self.timeout,
+                allow_redirects=False,
+                **extra,
+            )
+        except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema) as exc:
+            raise ValueError(f"cannot send to {message.url!r}: {exc}") from exc
+        except requests.RequestException as exc:
+            return undelivered(
+                message.url,
+                exc,
+                elapsed=time.monotonic() - started,
+                attempts=self._attempts(message.url, None),
+            )
+        return classify(
+            message.url,
+            response.status_code,
+            response.headers,
+            response.content,
+            elapsed=time.monotonic() - started,
+            attempts=self._attempts(message.url, response),
+        )
+
+    def _to_app(self, message: Message, app: App) -> Result:
+        started = time.monotonic()
+        tries = Tries(self.retry, message)
+        while True:
+            tries.count += 1
+            reply = self._call(message, app)
+            wait = tries.after_reply(reply)
+            if wait is None:
+                return classify(
+                    message.url,
+                    reply.status,
+                    reply.headers,
+                    reply.body,
+                    elapsed=time.monotonic() - started,
+                    attempts=tries.count,
+                )
+            time.sleep(wait)
+
+    def _call(self, message: Message, app: App) -> Reply:
+        args = (app.app, message.method, message.url, message.headers, message.body)
+        if app.kind == "wsgi":
+            return call_wsgi(*args)
+        if self._portal is None:
+            require("anyio", "delivering to an ASGI app")
+            from anyio.from_thread import start_blocking_portal
+
+            stack = contextlib.ExitStack()
+            self._portal_call = stack.enter_context(start_blocking_portal()).call
+            self._portal = stack
+        reply: Reply = self._portal_call(call_asgi, *args)
+        return reply
+
+    def _attempts(self, url: str, response: requests.Response | None) -> int:
+        adapter = self.session.get_adapter(url)
+        if isinstance(adapter, CountingAdapter):
+            return adapter.attempts()
+        retries = getattr(getattr(response, "raw", None), "retries", None)
+        history = getattr(retries, "history", None)
+        return 1 + len(history) if history else 1
+
+    def __repr__(self) -> str:
+        return f"<Client target={self._shown_target()!r} mode={self.mode}>"

@@ -1,0 +1,289 @@
+"""What both clients share: the `Result` of a send, the one encoder that turns events into
+the message to send (or refuses them), and the one classifier that turns what came back
+into ACK, NACK or UNDELIVERED with the reply event.
+
+`Client` (requests) and `AsyncClient` (httpx) differ only in how the bytes travel.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+
+from urllib3.util import Retry
+
+from pytest_cloudevents.config import check_bool, check_mode, check_seconds
+from pytest_cloudevents.events import EventLike, attributes_of, coerce
+from pytest_cloudevents.faults.kinds import check_headers
+from pytest_cloudevents.send.result import (
+    Outcome,
+    Result,
+    ValidationError,
+    classify,
+    redact,
+    undelivered,
+)
+from pytest_cloudevents.send.retry import after_error, after_status
+from pytest_cloudevents.send.transports import App, Reply, as_app
+from pytest_cloudevents.spec.rules import Level, check_attributes
+from pytest_cloudevents.tls import trusted_bundle
+from pytest_cloudevents.wire import encode, encode_batch, mode_of
+from pytest_cloudevents.wire.compression import CODINGS
+from pytest_cloudevents.wire.compression import compress as compress_body
+
+__all__ = [
+    "Message",
+    "Outcome",
+    "Result",
+    "Sender",
+    "Tries",
+    "ValidationError",
+    "classify",
+    "redact",
+    "undelivered",
+]
+
+
+@dataclass(frozen=True)
+class Message:
+    """One HTTP request to send: where, how, what."""
+
+    url: str
+    app: App | None
+    method: str
+    headers: dict[str, str]
+    body: bytes
+
+
+#: The host name in the URL of an in-process app (Starlette's TestClient uses it too).
+APP_BASE = "http://testserver"
+
+
+class Tries:
+    """Counts the attempts of one send and decides, with the client's urllib3 `Retry`,
+    whether to try again and how long to wait first (for the clients that drive the
+    Retry by hand: `AsyncClient` and in-process apps)."""
+
+    def __init__(self, retry: Retry, message: Message) -> None:
+        self.retry = retry
+        self.message = message
+        self.count = 0
+
+    def after_reply(self, reply: Reply) -> float | None:
+        """Seconds to wait before retrying after this response, or None to stop."""
+        retry_after = next((v for k, v in reply.headers if k.lower() == "retry-after"), None)
+        step = after_status(
+            self.retry, self.message.method, self.message.url, reply.status, retry_after
+        )
+        return self._take(step)
+
+    def after_error(self, error: BaseException, *, connecting: bool) -> float | None:
+        """Seconds to wait before retrying after this failure, or None to give up."""
+        step = after_error(
+            self.retry, self.message.method, self.message.url, error, connecting=connecting
+        )
+        return self._take(step)
+
+    def _take(self, step: tuple[Retry, float] | None) -> float | None:
+        if step is None:
+            return None
+        self.retry, wait = step
+        return wait
+
+
+class Sender:
+    """The settings and the one encoder both clients share; subclasses move the bytes."""
+
+    def __init__(
+        self,
+        target: str | object | None,
+        *,
+        mode: str,
+        timeout: float,
+        headers: Mapping[str, str] | None,
+        validate: bool,
+        verify: bool | str = True,
+        compress: str | None = None,
+    ) -> None:
+        check_mode(mode)
+        self.verify = check_verify(verify)
+        self.compress = check_compress(compress)
+        check_seconds("timeout", timeout, positive=True, maximum=3600.0)
+        check_bool("validate", validate)
+        if target is not None:
+            _target(target)
+        if headers is not None and not isinstance(headers, Mapping):
+            raise TypeError(f"headers must be a dict of header names to values, not {headers!r}")
+        self.target = target
+        self.mode = mode
+        self.timeout = float(timeout)
+        self.headers = dict(check_headers(headers))
+        self.validate = validate
+
+    def event_message(
+        self,
+        event: EventLike,
+        to: str | object | None,
+        mode: str | None,
+        headers: Mapping[str, str] | None,
+        path: str | None,
+        compress: str | None = None,
+    ) -> Message | Result:
+        """The message for one event, or the UNDELIVERED result that refuses it."""
+        chosen = mode or self.mode
+        check_mode(chosen)
+        url, app = self._where(to, path)
+        core = coerce(event)
+        refused = self._refuse([core], url)
+        if refused is not None:
+            return refused
+        content_type = attributes_of(core).get("datacontenttype")
+        if (
+            chosen == "binary"
+            and isinstance(content_type, str)
+            and mode_of(content_type) != "binary"
+        ):
+            # HTTP binding 3.1.1: in binary mode datacontenttype becomes the Content-Type, and
+            # an application/cloudevents... Content-Type makes a receiver read the message as
+            # structured or batched: no receiver can read this event back
+            return _unsendable(
+                url,
+                ValueError(
+                    f"an event whose datacontenttype is {content_type!r} (a CloudEvents"
+                    " format) cannot go in binary mode, where it becomes the Content-Type and"
+                    " every receiver reads the body as structured or batched; send it with"
+                    " mode='structured'"
+                ),
+            )
+        try:
+            message_headers, body = encode(core, chosen)
+        except ValueError as exc:  # data JSON cannot carry (NaN, Infinity)
+            return _unsendable(url, exc)
+        sent = {**self.headers, **message_headers, **(headers or {})}
+        return self._compressed(Message(url, app, "POST", sent, body), compress)
+
+    def batch_message(
+        self,
+        events: Iterable[EventLike],
+        to: str | object | None,
+        path: str | None,
+        compress: str | None = None,
+    ) -> Message | Result:
+        """The `application/cloudevents-batch+json` message, or the result refusing it."""
+        url, app = self._where(to, path)
+        core = [coerce(e, "send_batch") for e in events]
+        refused = self._refuse(core, url)
+        if refused is not None:
+            return refused
+        try:
+            message_headers, body = encode_batch(core)
+        except ValueError as exc:
+            return _unsendable(url, exc)
+        message = Message(url, app, "POST", {**self.headers, **message_headers}, body)
+        return self._compressed(message, compress)
+
+    def _compressed(self, message: Message, coding: str | None) -> Message:
+        """The message with its body compressed (`compress=` per send, else the client's)."""
+        chosen = check_compress(coding) or self.compress
+        if chosen is None:
+            return message
+        headers = {**message.headers, "Content-Encoding": chosen}
+        return replace(message, headers=headers, body=compress_body(message.body, chosen))
+
+    def raw_message(
+        self,
+        headers: Mapping[str, str],
+        body: bytes | str,
+        to: str | object | None,
+        method: str,
+        path: str | None,
+    ) -> Message:
+        """A message exactly as given (for malformed-message tests); no checks."""
+        if not isinstance(method, str) or not method.isalpha():
+            raise ValueError(f"method must be an HTTP method name such as 'POST', not {method!r}")
+        url, app = self._where(to, path)
+        data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+        return Message(url, app, method.upper(), {**self.headers, **dict(headers)}, data)
+
+    def _where(self, to: str | object | None, path: str | None) -> tuple[str, App | None]:
+        given = to if to is not None else self.target
+        if given is None or given == "":
+            raise ValueError(
+                "no target: pass to=... (a URL or an app) or create the client with one"
+            )
+        target = _target(given)
+        if isinstance(target, str):
+            if path is not None:
+                raise ValueError(
+                    f"path= is for in-process apps; for a URL put the path in it, not {path!r}"
+                )
+            return target, None
+        if path is None:
+            path = "/"
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise ValueError(f"path must start with '/', such as '/events', not {path!r}")
+        return APP_BASE + path, target
+
+    def _refuse(self, events: list[EventLike], url: str) -> Result | None:
+        if not self.validate:
+            return None
+        problems = [
+            v for e in events for v in check_attributes(attributes_of(e)) if v.level is Level.MUST
+        ]
+        if not problems:
+            return None
+        return undelivered(url, ValidationError(problems), attempts=0)
+
+    def _shown_target(self) -> str | None:
+        if self.target is None or isinstance(self.target, str):
+            return None if self.target is None else redact(self.target)
+        return repr(self.target)
+
+
+def check_compress(coding: object) -> str | None:
+    """`compress=` as given: None, "gzip" or "deflate"."""
+    if coding is None or coding in CODINGS:
+        return coding
+    raise ValueError(f"compress takes 'gzip', 'deflate' or None, not {coding!r}")
+
+
+def check_verify(verify: object) -> bool | str:
+    """`verify=` as given: True, False or the path of a CA bundle (PEM) that exists."""
+    if isinstance(verify, bool):
+        return verify
+    if isinstance(verify, str):
+        if not os.path.isfile(verify):
+            raise ValueError(
+                f"verify takes True, False or the path of a CA bundle (PEM); {verify!r} is not"
+                " a file (a TLS receiver's is receiver.ca_bundle)"
+            )
+        return verify
+    raise TypeError(f"verify takes True, False or a CA bundle path, not {verify!r}")
+
+
+def chosen_verify(verify: bool | str) -> bool | str:
+    """What a client verifies against: with True, the public CAs plus the plugin's own
+    throwaway CA once a TLS receiver made it (so plugin receivers are trusted)."""
+    if verify is True:
+        return trusted_bundle() or True
+    return verify
+
+
+def _target(target: object) -> str | App:
+    if isinstance(target, str):
+        if not target.startswith(("http://", "https://")):
+            raise ValueError(f"the target must be an http:// or https:// URL, not {target!r}")
+        return target
+    app = as_app(target)
+    if app is None:
+        raise TypeError(
+            "the target must be an http:// or https:// URL string or a WSGI/ASGI app"
+            f" (Flask, FastAPI, ...), not {target!r}"
+        )
+    return app
+
+
+def _unsendable(url: str, exc: ValueError) -> Result:
+    error = ValueError(f"the event cannot be sent, nothing was sent: {exc}")
+    return undelivered(url, error, attempts=0)

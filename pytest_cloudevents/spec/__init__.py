@@ -1,0 +1,1 @@
+"""The CloudEvents rules: codes, attribute checks and syntaxes. No I/O."""

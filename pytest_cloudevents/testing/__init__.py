@@ -1,0 +1,1 @@
+"""Test material: event factories, the catalogue of invalid messages, scorecards."""
