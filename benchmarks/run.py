@@ -34,7 +34,7 @@ from pytest_cloudevents import Options, Receiver, match
 from pytest_cloudevents.delivery.app import DeliveryApp, Request
 from pytest_cloudevents.expect.endpoint import Sink
 from pytest_cloudevents.hosts.mock import Mocks, MockSink
-from pytest_cloudevents.wire import HeaderMap
+from pytest_cloudevents.wire import Headers
 from pytest_cloudevents.wire.jsontext import BYTES_PER_VALUE
 
 # -- 1. per-test cost of ce_receiver vs pytest-httpserver ---------------------------------
@@ -267,7 +267,7 @@ def wake_latency(n: int = 300) -> None:
 def _fill(app: DeliveryApp, count: int, body: bytes = b"{}", prefix: str = "e") -> None:
     """`count` deliveries through the delivery app itself (no socket: the log is measured)."""
     for i in range(count):
-        headers = HeaderMap({**HEADERS, "ce-id": f"{prefix}-{i}"})
+        headers = Headers({**HEADERS, "ce-id": f"{prefix}-{i}"})
         app.run(Request("POST", "/", headers, body), lambda hold: "elapsed")
 
 

@@ -24,7 +24,7 @@ from pytest_cloudevents.faults.kinds import throttle as make_throttle
 from pytest_cloudevents.recording.log import Delivery
 from pytest_cloudevents.spec.rules import Level, Violation
 from pytest_cloudevents.tls import TLSInfo
-from pytest_cloudevents.wire import HeaderMap, decode, event_to_json
+from pytest_cloudevents.wire import Headers, decode, event_to_json
 
 __all__ = [
     "BadJSON",
@@ -59,7 +59,7 @@ def delivery_to_json(d: Delivery) -> dict[str, Any]:
         "method": d.method,
         "path": d.path,
         "query": d.query,
-        "headers": dict(d.headers.lowered),
+        "headers": dict(d.headers.items()),
         "body_base64": base64.b64encode(d.body).decode("ascii"),
         "remote_addr": d.remote_addr,
         "mode": d.mode,
@@ -81,9 +81,7 @@ class RemoteError(Exception):
 
 def delivery_from_json(doc: dict[str, Any]) -> Delivery:
     """A delivery read back from the control API."""
-    headers = HeaderMap()
-    for name, value in doc["headers"].items():
-        headers.lowered[name.lower()] = value
+    headers = Headers(doc["headers"].items())
     return Delivery(
         seq=int(doc["seq"]),
         received_at=float(doc["received_at"]),

@@ -13,7 +13,7 @@ from pytest_cloudevents import Client, EventFactory, Receiver, match, same_trace
 from pytest_cloudevents.config import Options
 from pytest_cloudevents.delivery.app import DeliveryApp
 from pytest_cloudevents.delivery.exchange import Request
-from pytest_cloudevents.wire import HeaderMap
+from pytest_cloudevents.wire import Headers
 
 MAX = 1024 * 1024
 
@@ -24,7 +24,7 @@ def test_a_zip_bomb_is_413_within_max_body_of_memory() -> None:
     bomb = gzip.compress(b" " * (10 * MAX))
     assert len(bomb) < 12 * 1024
     app = DeliveryApp(Options(max_body=MAX))
-    headers = HeaderMap({**binary(), "content-encoding": "gzip"})
+    headers = Headers({**binary(), "content-encoding": "gzip"})
     tracemalloc.start()
     try:
         answer = app.run(Request("POST", "/", headers, bomb), lambda hold: "elapsed")

@@ -11,7 +11,7 @@ import pytest
 from helpers import attr
 
 from pytest_cloudevents.recording.log import Delivery, DeliveryLog
-from pytest_cloudevents.wire import HeaderMap
+from pytest_cloudevents.wire import Headers
 
 
 def delivery(seq: int, **fields: object) -> Delivery:
@@ -22,7 +22,7 @@ def delivery(seq: int, **fields: object) -> Delivery:
         method="POST",
         path="/",
         query="",
-        headers=HeaderMap(),
+        headers=Headers(),
         body=b"",
         remote_addr="127.0.0.1",
         **fields,  # type: ignore[arg-type]

@@ -50,7 +50,7 @@ from pytest_cloudevents.faults.kinds import (
 )
 from pytest_cloudevents.recording.log import Delivery, DeliveryLog, DeliveryOutcome
 from pytest_cloudevents.spec.rules import Violation
-from pytest_cloudevents.wire import HeaderMap, decode
+from pytest_cloudevents.wire import Headers, decode
 from pytest_cloudevents.wire.compression import decompress
 
 __all__ = [
@@ -96,7 +96,7 @@ class DeliveryApp:
         #: JSON Schemas the events' data must meet (`Receiver(schemas=...)`)
         self.contracts: Contracts | None = None
 
-    def _refusal(self, headers: HeaderMap, delivery: Delivery) -> Outcome | None:
+    def _refusal(self, headers: Headers, delivery: Delivery) -> Outcome | None:
         """The auth check, before anything else: None admits; a refusal is
         `unauthorized` (401); what a callable check raises is an `error`, as any user
         code's."""

@@ -11,7 +11,7 @@ from typing import Final, Literal
 
 from pytest_cloudevents.recording.log import Delivery, DeliveryOutcome
 from pytest_cloudevents.tls import TLSInfo
-from pytest_cloudevents.wire import HeaderMap
+from pytest_cloudevents.wire import Headers
 
 __all__ = [
     "ALLOW",
@@ -51,7 +51,7 @@ class Request:
 
     method: str
     path: str
-    headers: HeaderMap
+    headers: Headers
     body: bytes = b""
     query: str = ""
     remote_addr: str | None = None
@@ -126,7 +126,7 @@ def rejection(delivery: Delivery) -> Outcome:
     return Outcome("rejected", Answer(status, headers, body))
 
 
-def handshake(headers: HeaderMap) -> list[tuple[str, str]]:
+def handshake(headers: Headers) -> list[tuple[str, str]]:
     """The CloudEvents webhook abuse-protection handshake (OPTIONS)."""
     out = [("Allow", ALLOW)]
     origin = headers.get("webhook-request-origin")

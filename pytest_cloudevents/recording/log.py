@@ -14,9 +14,9 @@ from pytest_cloudevents.events import CloudEvent
 from pytest_cloudevents.recording.wakeup import Wakeup
 from pytest_cloudevents.spec.rules import Violation
 from pytest_cloudevents.tls import TLSInfo
-from pytest_cloudevents.wire import HeaderMap, WireMode
+from pytest_cloudevents.wire import Headers, WireMode
 
-__all__ = ["Arrival", "Delivery", "DeliveryLog", "DeliveryOutcome", "HeaderMap"]
+__all__ = ["Arrival", "Delivery", "DeliveryLog", "DeliveryOutcome"]
 
 DeliveryOutcome = Literal["pending", "accepted", "rejected", "faulted", "error", "abandoned"]
 
@@ -38,7 +38,7 @@ class Delivery:
     method: str
     path: str
     query: str
-    headers: HeaderMap
+    headers: Headers
     body: bytes
     remote_addr: str | None
     mode: WireMode | None = None

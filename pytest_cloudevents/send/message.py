@@ -31,6 +31,7 @@ from pytest_cloudevents.tls import trusted_bundle
 from pytest_cloudevents.wire import encode, encode_batch, mode_of
 from pytest_cloudevents.wire.compression import CODINGS
 from pytest_cloudevents.wire.compression import compress as compress_body
+from pytest_cloudevents.wire.headers import Headers
 
 __all__ = [
     "Message",
@@ -52,7 +53,9 @@ class Message:
     url: str
     app: App | None
     method: str
-    headers: dict[str, str]
+    #: what goes on the wire: the client's headers, then the message's, then the send's
+    #: own, each replacing earlier values of the same name (`Headers.merged`)
+    headers: Headers
     body: bytes
 
 
@@ -118,7 +121,7 @@ class Sender:
         self.target = target
         self.mode = mode
         self.timeout = float(timeout)
-        self.headers = dict(check_headers(headers))
+        self.headers = Headers(check_headers(headers))
         self.validate = validate
 
     def event_message(
@@ -160,7 +163,9 @@ class Sender:
             message_headers, body = encode(core, chosen)
         except ValueError as exc:  # data JSON cannot carry (NaN, Infinity)
             return _unsendable(url, exc)
-        sent = {**self.headers, **message_headers, **(headers or {})}
+        if headers is not None and not isinstance(headers, Mapping):
+            raise TypeError(f"headers must be a dict of header names to values, not {headers!r}")
+        sent = self.headers.merged(message_headers, check_headers(headers))
         return self._compressed(Message(url, app, "POST", sent, body), compress)
 
     def batch_message(
@@ -180,7 +185,7 @@ class Sender:
             message_headers, body = encode_batch(core)
         except ValueError as exc:
             return _unsendable(url, exc)
-        message = Message(url, app, "POST", {**self.headers, **message_headers}, body)
+        message = Message(url, app, "POST", self.headers.merged(message_headers), body)
         return self._compressed(message, compress)
 
     def _compressed(self, message: Message, coding: str | None) -> Message:
@@ -188,7 +193,7 @@ class Sender:
         chosen = check_compress(coding) or self.compress
         if chosen is None:
             return message
-        headers = {**message.headers, "Content-Encoding": chosen}
+        headers = message.headers.merged({"Content-Encoding": chosen})
         return replace(message, headers=headers, body=compress_body(message.body, chosen))
 
     def raw_message(
@@ -204,7 +209,7 @@ class Sender:
             raise ValueError(f"method must be an HTTP method name such as 'POST', not {method!r}")
         url, app = self._where(to, path)
         data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
-        return Message(url, app, method.upper(), {**self.headers, **dict(headers)}, data)
+        return Message(url, app, method.upper(), self.headers.merged(headers), data)
 
     def _where(self, to: str | object | None, path: str | None) -> tuple[str, App | None]:
         given = to if to is not None else self.target

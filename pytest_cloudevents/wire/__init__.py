@@ -7,7 +7,6 @@ Nothing here knows WSGI, a server, HTTP status policy or pytest.
 from __future__ import annotations
 
 from pytest_cloudevents.wire.binding import (
-    HeaderMap,
     encode_binary,
     is_json_media_type,
     media_type,
@@ -15,12 +14,13 @@ from pytest_cloudevents.wire.binding import (
     unescape_header_value,
 )
 from pytest_cloudevents.wire.codec import Decoded, decode, encode
+from pytest_cloudevents.wire.headers import Headers
 from pytest_cloudevents.wire.jsonformat import encode_batch, encode_structured, event_to_json
 from pytest_cloudevents.wire.raw import RawEvent, WireMode
 
 __all__ = [
     "Decoded",
-    "HeaderMap",
+    "Headers",
     "RawEvent",
     "WireMode",
     "decode",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 from urllib.parse import quote
@@ -19,7 +19,6 @@ __all__ = [
     "BATCH_JSON",
     "CE_PREFIX",
     "STRUCTURED_JSON",
-    "HeaderMap",
     "charset_of",
     "data_bytes",
     "decode_binary",
@@ -39,34 +38,6 @@ _PERCENT: Final[re.Pattern[str]] = re.compile(r"%(.{0,2})", re.DOTALL)
 _HEX2: Final[re.Pattern[str]] = re.compile(r"[0-9A-Fa-f]{2}")
 _PLAIN: Final[re.Pattern[str]] = re.compile(r"[!#-$&-~]*")  # printable ASCII but " and %
 _QUOTED: Final[re.Pattern[str]] = re.compile(r'"((?:[^"\\]|\\.)*)"', re.DOTALL)
-
-
-class HeaderMap(Mapping[str, str]):
-    """Request headers: a read-only mapping whose keys are case-insensitive.
-
-    Iterating gives the names in their usual capitalisation (`Ce-Id`, `Content-Type`).
-    """
-
-    __slots__ = ("lowered",)
-
-    def __init__(self, pairs: Mapping[str, str] | None = None) -> None:
-        #: lower-cased name -> value
-        self.lowered: dict[str, str] = {k.lower(): v for k, v in (pairs or {}).items()}
-
-    def __getitem__(self, name: str) -> str:
-        return self.lowered[name.lower()]
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self.lowered
-
-    def __iter__(self) -> Iterator[str]:
-        return (name.title() for name in self.lowered)
-
-    def __len__(self) -> int:
-        return len(self.lowered)
-
-    def __repr__(self) -> str:
-        return f"HeaderMap({dict(self.items())!r})"
 
 
 def media_type(content_type: str | None) -> str:

@@ -28,12 +28,12 @@ from pytest_cloudevents.spec.rules import (
 from pytest_cloudevents.wire.binding import (
     BATCH_JSON,
     STRUCTURED_JSON,
-    HeaderMap,
     decode_binary,
     encode_binary,
     media_type,
     mode_of,
 )
+from pytest_cloudevents.wire.headers import Headers
 from pytest_cloudevents.wire.jsonformat import decode_json_body, encode_structured
 from pytest_cloudevents.wire.raw import RawEvent, WireMode
 
@@ -82,7 +82,7 @@ def decode(
         raise TypeError(f"headers must be a mapping, not {type(headers).__name__}")
     if type(body) is not bytes:
         body = bytes(body)
-    if isinstance(headers, HeaderMap):
+    if isinstance(headers, Headers):
         lowered = headers.lowered
     else:
         lowered = {str(k).lower(): str(v) for k, v in headers.items()}

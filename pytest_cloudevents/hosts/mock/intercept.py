@@ -20,7 +20,7 @@ from pytest_cloudevents.delivery.app import (
     Request,
 )
 from pytest_cloudevents.recording.wakeup import wait_in_thread
-from pytest_cloudevents.wire import HeaderMap
+from pytest_cloudevents.wire import Headers
 
 __all__ = ["Intercepted", "app_request"]
 
@@ -31,12 +31,8 @@ def app_request(
     """The app's view of an intercepted request: every header as sent (`_` names too,
     repeated ones joined), the body cut at `limit` as the server reads it."""
     parts = urlsplit(url)
-    lowered = HeaderMap()
-    for name, value in headers:
-        key = name.lower()
-        known = lowered.lowered.get(key)
-        lowered.lowered[key] = value if known is None else f"{known}, {value}"
-    lowered.lowered["content-length"] = str(len(body))
+    # the library framed the body: its length is what arrived
+    lowered = Headers(headers).merged({"Content-Length": str(len(body))})
     return Request(
         method=method.upper(),
         path=unquote(parts.path or "/", encoding="latin-1"),

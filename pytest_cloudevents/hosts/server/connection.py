@@ -25,7 +25,7 @@ from pytest_cloudevents.delivery.app import (
 from pytest_cloudevents.hosts.server import limits
 from pytest_cloudevents.hosts.server.mount import Mount, Stream
 from pytest_cloudevents.tls import TLSInfo, describe_peer
-from pytest_cloudevents.wire import HeaderMap
+from pytest_cloudevents.wire import Headers
 
 __all__ = ["Connection", "Server", "settle"]
 
@@ -175,12 +175,10 @@ class Connection(asyncio.Protocol):
     def _request(self, *, incomplete: bool = False, malformed: str | None = None) -> Request:
         head = self.head
         assert head is not None
-        headers = HeaderMap()
-        lowered = headers.lowered
-        for raw_name, value in head.headers.raw_items():  # names exactly as sent
-            name = raw_name.decode("latin-1").lower()
-            text = value.decode("latin-1")
-            lowered[name] = f"{lowered[name]}, {text}" if name in lowered else text
+        headers = Headers(  # names exactly as sent
+            (name.decode("latin-1"), value.decode("latin-1"))
+            for name, value in head.headers.raw_items()
+        )
         target = urlsplit(head.target.decode("latin-1"))
         limit = self.server.app.options.max_body
         declared = self.declared

@@ -1,0 +1,102 @@
+"""`Headers`: the one header value every host, transport and reader exchanges.
+
+An immutable multi-map: lookups are case-insensitive, names are kept exactly as sent (`Ce-Id`,
+`ce-bad_name`), and a repeated header reads as its values joined by `", "` (RFC 9110 §5.3)
+while `get_all` gives each one. `merged` is the one way headers are overridden: a name given
+later replaces every earlier value of that name, whatever its case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Union, final
+
+__all__ = ["HeaderLike", "Headers"]
+
+#: What a `Headers` is built from: a mapping of names to values, or (name, value) pairs.
+HeaderLike = Union["Headers", Mapping[str, str], Iterable[tuple[str, str]]]
+
+
+@final
+class Headers(Mapping[str, str]):
+    """Case-insensitive, immutable HTTP headers that keep names as sent.
+
+    `lowered` maps each lower-cased name to its (joined) value, for the codec's fast reads.
+    """
+
+    __slots__ = ("_names", "_pairs", "lowered")
+
+    def __init__(self, headers: HeaderLike | None = None) -> None:
+        if isinstance(headers, Headers):
+            pairs: tuple[tuple[str, str], ...] = headers._pairs
+        elif headers is None:
+            pairs = ()
+        elif isinstance(headers, Mapping):
+            pairs = tuple(headers.items())
+        else:
+            pairs = tuple(headers)
+        lowered: dict[str, str] = {}
+        names: dict[str, str] = {}
+        for name, value in pairs:
+            key = name.lower()
+            known = lowered.get(key)
+            if known is None:
+                lowered[key] = value
+                names[key] = name
+            else:
+                lowered[key] = f"{known}, {value}"
+        self._pairs = pairs
+        self._names = names
+        #: lower-cased name -> value (repeated headers joined)
+        self.lowered = lowered
+
+    def __getitem__(self, name: str) -> str:
+        return self.lowered[name.lower()]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self.lowered
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names.values())
+
+    def __len__(self) -> int:
+        return len(self.lowered)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return self.lowered == {str(k).lower(): v for k, v in other.items()}
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self.lowered.items()))
+
+    def get_all(self, name: str) -> list[str]:
+        """Every value sent under `name` (any case), in order."""
+        key = name.lower()
+        return [v for k, v in self._pairs if k.lower() == key]
+
+    def pairs(self) -> tuple[tuple[str, str], ...]:
+        """The headers as sent: (name, value) pairs, repeats and order kept."""
+        return self._pairs
+
+    def merged(self, *overrides: HeaderLike | None) -> Headers:
+        """These headers with each of `overrides` applied in turn: every name an override
+        gives replaces all earlier values of that name (case-insensitively)."""
+        pairs = list(self._pairs)
+        for override in overrides:
+            if override is None:
+                continue
+            given = Headers(override)
+            if not given:
+                continue
+            pairs = [(k, v) for k, v in pairs if k.lower() not in given.lowered]
+            pairs += given._pairs
+        return Headers(pairs)
+
+    def without(self, *names: str) -> Headers:
+        """These headers less every value of `names` (any case)."""
+        drop = {n.lower() for n in names}
+        return Headers([(k, v) for k, v in self._pairs if k.lower() not in drop])
+
+    def __repr__(self) -> str:
+        return f"Headers({list(self._pairs)!r})"
