@@ -31,7 +31,10 @@ from remotebench import remote_wake_latency, serve_rate
 from tlsbench import tls_rate
 
 from pytest_cloudevents import Options, Receiver, match
-from pytest_cloudevents.delivery.app import DeliveryApp, Request
+from pytest_cloudevents.delivery.app import DeliveryApp
+from pytest_cloudevents.delivery.driver import drive
+from pytest_cloudevents.delivery.exchange import Request
+from pytest_cloudevents.recording.store import LocalRecording
 from pytest_cloudevents.expect.endpoint import Sink
 from pytest_cloudevents.hosts.mock import Mocks, MockSink
 from pytest_cloudevents.wire import Headers
@@ -264,18 +267,19 @@ def wake_latency(n: int = 300) -> None:
 # -- 4. the log: lookups and waits that do not rescan, memory per delivery --------------
 
 
-def _fill(app: DeliveryApp, count: int, body: bytes = b"{}", prefix: str = "e") -> None:
+def _fill(sink: Sink, count: int, body: bytes = b"{}", prefix: str = "e") -> None:
     """`count` deliveries through the delivery app itself (no socket: the log is measured)."""
+    app = DeliveryApp(sink.recording)
     for i in range(count):
         headers = Headers({**HEADERS, "ce-id": f"{prefix}-{i}"})
-        app.run(Request("POST", "/", headers, body), lambda hold: "elapsed")
+        drive(app.deliver(Request("POST", "/", headers, body)), lambda hold: "elapsed")
 
 
 def log_scaling(size: int = 50_000, calls: int = 50) -> None:
     """assert_received(id=...) after `size` deliveries, against one full scan of the log
     (what every wait cost before the index), and a count=N waiter's cost per event."""
     receiver = MockSinkless()
-    _fill(receiver._app, size)
+    _fill(receiver, size)
     target = f"e-{size // 2}"
     lookups, scans = [], []
     for _ in range(calls):
@@ -322,7 +326,7 @@ def _fill_seconds(count: int, *, waiter: bool) -> float:
     if thread is not None:
         thread.start()
     started = time.perf_counter()
-    _fill(sink._app, count)
+    _fill(sink, count)
     if thread is not None:
         done.wait(120)
         thread.join()
@@ -337,7 +341,7 @@ def memory_per_delivery(count: int = 2_000) -> None:
     small = MockSinkless()
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
-    _fill(small._app, count, BODY)
+    _fill(small, count, BODY)
     per_small = (tracemalloc.get_traced_memory()[0] - before) / count
     tracemalloc.stop()
     report(
@@ -356,7 +360,7 @@ def memory_per_delivery(count: int = 2_000) -> None:
     big = MockSinkless(max_body=limit)
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
-    _fill(big._app, 1, worst, prefix="w")
+    _fill(big, 1, worst, prefix="w")
     held = tracemalloc.get_traced_memory()[0] - before
     tracemalloc.stop()
     assert big.events, "the worst case must be accepted to be measured"
@@ -374,7 +378,7 @@ class MockSinkless(Sink):
     """A sink with no host: deliveries are handed to its app directly."""
 
     def __init__(self, **settings: Any) -> None:
-        super().__init__(Options().merged(settings))
+        super().__init__(LocalRecording(Options().merged(settings)))
 
 
 # -- 4. mock mode sends per second vs plain responses ----------------------------------------

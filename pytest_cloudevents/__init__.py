@@ -14,7 +14,7 @@ from pytest_cloudevents.criteria.schema import matches_schema
 from pytest_cloudevents.criteria.tracing import same_trace
 from pytest_cloudevents.expect.endpoint import Attempts
 from pytest_cloudevents.hosts.receiver import Receiver
-from pytest_cloudevents.recording.log import Delivery
+from pytest_cloudevents.recording.delivery import Delivery
 from pytest_cloudevents.remote import RemoteReceiver
 from pytest_cloudevents.send.aclient import AsyncClient
 from pytest_cloudevents.send.assertions import assert_ack, assert_nack, assert_undelivered

@@ -11,9 +11,10 @@ import base64
 import json
 import re
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from pytest_cloudevents.criteria.match import Matcher, _All, _Any, _Criteria, _Not, match
+from pytest_cloudevents.errors import RemoteError
 from pytest_cloudevents.events import CloudEvent
 from pytest_cloudevents.faults.kinds import Delay, Disconnect, Fault, Flaky, Reply, Status, Throttle
 from pytest_cloudevents.faults.kinds import delay as make_delay
@@ -21,12 +22,16 @@ from pytest_cloudevents.faults.kinds import flaky as make_flaky
 from pytest_cloudevents.faults.kinds import reply as make_reply
 from pytest_cloudevents.faults.kinds import status as make_status
 from pytest_cloudevents.faults.kinds import throttle as make_throttle
-from pytest_cloudevents.recording.log import Delivery
+from pytest_cloudevents.recording.delivery import Delivery
 from pytest_cloudevents.spec.rules import Level, Violation
 from pytest_cloudevents.tls import TLSInfo
 from pytest_cloudevents.wire import Headers, decode, event_to_json
 
+#: The longest long-poll (`GET deliveries?wait=`) the control API holds, in seconds.
+MAX_WAIT: Final[float] = 60.0
+
 __all__ = [
+    "MAX_WAIT",
     "BadJSON",
     "delivery_from_json",
     "delivery_to_json",
@@ -73,10 +78,6 @@ def delivery_to_json(d: Delivery) -> dict[str, Any]:
         "tls": None if d.tls is None else {"version": d.tls.version, "peer": d.tls.peer},
         "content_encoding": d.content_encoding,
     }
-
-
-class RemoteError(Exception):
-    """An exception user code raised in a standalone receiver, as its text."""
 
 
 def delivery_from_json(doc: dict[str, Any]) -> Delivery:

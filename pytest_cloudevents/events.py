@@ -29,6 +29,7 @@ __all__ = [
     "GENERATION",
     "CloudEvent",
     "EventLike",
+    "attribute_of",
     "attributes_of",
     "build",
     "coerce",
@@ -112,6 +113,12 @@ def attributes_of(event: EventLike) -> dict[str, Any]:
     if isinstance(time, datetime):
         attributes["time"] = format_time(time)
     return {k: v for k, v in attributes.items() if v is not None}
+
+
+def attribute_of(event: EventLike, name: str, default: Any = None) -> Any:
+    """One attribute of the event as the SDK holds it (`time` a `datetime` on 2.x), or
+    `default` when it is unset."""
+    return event.get_attributes().get(name, default)
 
 
 def data_of(event: EventLike) -> Any:

@@ -6,6 +6,8 @@ import importlib
 from types import ModuleType
 from typing import Final
 
+from pytest_cloudevents.errors import MissingExtra
+
 __all__ = ["EXTRAS", "available", "require"]
 
 #: The extra that brings each optional module.
@@ -31,12 +33,13 @@ def available(module: str) -> bool:
 
 
 def require(module: str, needed_for: str) -> ModuleType:
-    """Import `module`, or raise ImportError naming the extra that installs it."""
+    """Import `module`, or raise `MissingExtra` (an ImportError) naming the extra that
+    installs it."""
     try:
         return importlib.import_module(module)
     except ImportError as exc:
         extra = EXTRAS.get(module, module)
-        raise ImportError(
+        raise MissingExtra(
             f"{needed_for} needs {module!r}, which is not installed: install the extra with"
             f" pip install 'pytest-cloudevents[{extra}]'"
         ) from exc

@@ -13,26 +13,40 @@ import threading
 import time
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final, final
 from urllib.parse import urljoin, urlsplit
 
 import requests
 
 from pytest_cloudevents.config import Options
-from pytest_cloudevents.control_protocol import delivery_from_json, fault_to_json, matcher_to_json
+from pytest_cloudevents.control_protocol import (
+    MAX_WAIT,
+    delivery_from_json,
+    fault_to_json,
+    matcher_to_json,
+)
 from pytest_cloudevents.criteria.match import Matcher
+from pytest_cloudevents.delivery.access import check_token
+from pytest_cloudevents.errors import (
+    ControlAPIError,
+    NotOnRemote,
+    RemoteUnreachable,
+    TokenRefused,
+)
 from pytest_cloudevents.events import CloudEvent
 from pytest_cloudevents.expect.endpoint import Sink
-from pytest_cloudevents.faults.kinds import Fault, Flaky, Rule, When
-from pytest_cloudevents.hosts.standalone.api import MAX_WAIT
+from pytest_cloudevents.faults.kinds import Fault, Flaky
+from pytest_cloudevents.faults.rules import Rule, RuleList, When
 from pytest_cloudevents.recording.log import DeliveryLog
-from pytest_cloudevents.send.message import check_verify, chosen_verify
+from pytest_cloudevents.recording.wakeup import run_in_thread
+from pytest_cloudevents.tls import check_verify, chosen_verify
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from pytest_cloudevents.config import OptionKeywords
-    from pytest_cloudevents.delivery.app import Handler
+    from pytest_cloudevents.criteria.schema import Contracts
+    from pytest_cloudevents.recording.store import Auth, Handler
 
 __all__ = ["RemoteReceiver", "RemoteRule"]
 
@@ -77,12 +91,7 @@ class _Mirror(DeliveryLog):
         *,
         ident: str | None = None,
     ) -> tuple[list[CloudEvent], bool]:
-        import anyio.to_thread
-
-        return await anyio.to_thread.run_sync(
-            lambda: self.wait_events(matches, done, timeout, ident=ident),
-            abandon_on_cancel=True,
-        )
+        return await run_in_thread(lambda: self.wait_events(matches, done, timeout, ident=ident))
 
 
 class RemoteRule(Rule):
@@ -108,24 +117,63 @@ class RemoteRule(Rule):
         pass
 
 
+#: Settings a standalone receiver fixes when it starts (`serve --lax`, `--ack-status`,
+#: `--max-body`): a RemoteReceiver refuses to change them.
+REMOTE_SETTINGS: Final[frozenset[str]] = frozenset({"strict", "ack_status", "max_body"})
+
+
+@final
+class _RemoteRecording:
+    """The `Recording` of a remote receiver: the local mirror of the remote log, and the
+    options that apply here (waits, the after-test check, flaky seeds). Rules, handler,
+    auth and contracts live in the standalone receiver."""
+
+    def __init__(self, options: Options, log: DeliveryLog) -> None:
+        self.options = options
+        self.log = log
+        self.rules = RuleList()  # never consulted: the remote applies its own rules
+        self.handler: Handler | None = None
+        self.auth: Auth | None = None
+        self.contracts: Contracts | None = None
+
+
+@final
 class RemoteReceiver(Sink):
     """The receiver interface over a standalone receiver at `url` (where producers post;
-    the control API is under `control_prefix`). `auth` is the `serve --auth` token;
-    `verify` the CA bundle of a `serve --tls` receiver (the path it prints). The
-    local options (`wait_timeout`, `check_rejected`) apply to waits and the after-test
-    check; the remote's own (`strict`, `ack_status`, `max_body`) are set with `serve`."""
+    the control API is under `control_prefix`). `token` is the `serve --token` token
+    (`auth=` is its 0.2 name); `verify` the CA bundle of a `serve --tls` receiver (the path
+    it prints). The local options (`wait_timeout`, `check_rejected`, `seed`) apply to waits
+    and the after-test check; the remote's own (`strict`, `ack_status`, `max_body`) are
+    fixed by `serve`, and asking for them here raises `NotOnRemote`."""
 
     def __init__(
         self,
         url: str,
         *,
+        token: str | None = None,
         auth: str | None = None,
         control_prefix: str = "/_ce/",
         verify: bool | str = True,
         options: Options | None = None,
         **settings: Unpack[OptionKeywords],
     ) -> None:
-        super().__init__((options or Options()).merged(settings))
+        fixed = sorted(REMOTE_SETTINGS & set(settings))
+        if fixed:
+            raise NotOnRemote(
+                f"a RemoteReceiver cannot set {fixed}: the standalone receiver fixes them when"
+                " it starts (pytest-cloudevents serve --lax / --ack-status / --max-body)"
+            )
+        if token is not None and auth is not None:
+            raise TypeError("give the control API's token once: token=... (auth= is its old name)")
+        chosen = token if token is not None else auth
+        if chosen is not None:
+            check_token(chosen, "token (the serve --token value)")
+        if options is not None and not isinstance(options, Options):
+            raise TypeError(f"options must be an Options, not {options!r}")
+        base = (options or Options()).merged(settings)
+        self._fixed = {name: getattr(base, name) for name in REMOTE_SETTINGS}
+        self._log = _Mirror(self._pull)
+        super().__init__(_RemoteRecording(base, self._log))
         parts = urlsplit(url) if isinstance(url, str) else None
         if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(
@@ -137,13 +185,11 @@ class RemoteReceiver(Sink):
         self._http = requests.Session()
         self._http.trust_env = False
         self._http.verify = chosen_verify(check_verify(verify))
-        if auth is not None:
-            self._http.headers["Authorization"] = f"Bearer {auth}"
+        if chosen is not None:
+            self._http.headers["Authorization"] = f"Bearer {chosen}"
         self._pull_lock = threading.Lock()
         self._cursor = 0
         self._generation: int | None = None
-        self._log = _Mirror(self._pull)
-        self._app.log = self._log
         try:
             self._get("health")
             self._pull(0.0)
@@ -158,20 +204,20 @@ class RemoteReceiver(Sink):
         try:
             response = self._http.request(method, self._control + name, **kwargs)
         except requests.RequestException as exc:
-            raise ConnectionError(
+            raise RemoteUnreachable(
                 f"cannot reach the standalone receiver's control API at {self._control}: {exc}"
             ) from exc
         if response.status_code == 401:
-            raise PermissionError(
+            raise TokenRefused(
                 f"the standalone receiver at {self._url} refused the token: pass"
-                " auth=<the serve --auth token> (or set CE_AUTH_TOKEN)"
+                " token=<the serve --token value> (or set CE_TOKEN)"
             )
         if response.status_code >= 400:
             try:
                 message = response.json()["error"]
             except (ValueError, KeyError, TypeError):
                 message = response.text
-            raise ValueError(f"the standalone receiver refused {method} {name}: {message}")
+            raise ControlAPIError(f"the standalone receiver refused {method} {name}: {message}")
         return response.json()
 
     def _get(self, name: str, **kwargs: Any) -> Any:
@@ -209,6 +255,26 @@ class RemoteReceiver(Sink):
     # -- what differs from a local receiver ------------------------------------------------
 
     @property
+    def options(self) -> Options:
+        """The settings in force here; `strict`, `ack_status` and `max_body` are the
+        standalone receiver's own and cannot be changed from here."""
+        return self.recording.options
+
+    @options.setter
+    def options(self, options: Options) -> None:
+        if not isinstance(options, Options):
+            raise TypeError(f"options must be an Options, not {options!r}")
+        changed = sorted(n for n, v in self._fixed.items() if getattr(options, n) != v)
+        if changed:
+            raise NotOnRemote(
+                f"a RemoteReceiver cannot change {changed} (a marker or option asked for"
+                f" {', '.join(f'{n}={getattr(options, n)!r}' for n in changed)}): the"
+                " standalone receiver fixes them when it starts (pytest-cloudevents serve"
+                " --lax / --ack-status / --max-body)"
+            )
+        self.recording.options = options
+
+    @property
     def url(self) -> str:
         """The URL producers post to."""
         return self._url
@@ -222,7 +288,7 @@ class RemoteReceiver(Sink):
         criteria with plain values (or compiled regexes): a Python callable cannot run
         there."""
         if when is not None and not isinstance(when, Matcher):
-            raise TypeError(
+            raise NotOnRemote(
                 "a RemoteReceiver cannot run a Python predicate in the standalone receiver:"
                 " give when= as match(...) criteria"
             )
@@ -238,7 +304,7 @@ class RemoteReceiver(Sink):
         """Refused: a standalone receiver cannot run Python code."""
         if fn is None:
             return
-        raise TypeError(
+        raise NotOnRemote(
             "a RemoteReceiver cannot run a Python handler in the standalone receiver; answer"
             " with faults instead, e.g. inject(faults.reply(event)) or"
             " inject(faults.status(409), when=match(type=...))"

@@ -7,6 +7,7 @@ test is pointed at. The files live in a temporary directory removed at exit.
 from __future__ import annotations
 
 import atexit
+import os
 import shutil
 import ssl
 import tempfile
@@ -167,3 +168,25 @@ def describe_peer(ssl_object: Any) -> TLSInfo | None:
             or None
         )
     return TLSInfo(str(ssl_object.version()), subject)
+
+
+def check_verify(verify: object) -> bool | str:
+    """`verify=` as given: True, False or the path of a CA bundle (PEM) that exists."""
+    if isinstance(verify, bool):
+        return verify
+    if isinstance(verify, str):
+        if not os.path.isfile(verify):
+            raise ValueError(
+                f"verify takes True, False or the path of a CA bundle (PEM); {verify!r} is not"
+                " a file (a TLS receiver's is receiver.ca_bundle)"
+            )
+        return verify
+    raise TypeError(f"verify takes True, False or a CA bundle path, not {verify!r}")
+
+
+def chosen_verify(verify: bool | str) -> bool | str:
+    """What a client verifies against: with True, the public CAs plus the plugin's own
+    throwaway CA once a TLS receiver made it (so plugin receivers are trusted)."""
+    if verify is True:
+        return trusted_bundle() or True
+    return verify

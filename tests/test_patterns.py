@@ -12,7 +12,9 @@ from helpers import binary
 from pytest_cloudevents import Client, EventFactory, Receiver, match, same_trace
 from pytest_cloudevents.config import Options
 from pytest_cloudevents.delivery.app import DeliveryApp
+from pytest_cloudevents.delivery.driver import drive
 from pytest_cloudevents.delivery.exchange import Request
+from pytest_cloudevents.recording.store import LocalRecording
 from pytest_cloudevents.wire import Headers
 
 MAX = 1024 * 1024
@@ -23,16 +25,17 @@ def test_a_zip_bomb_is_413_within_max_body_of_memory() -> None:
     body-too-large, and decoding it never holds much more than max_body."""
     bomb = gzip.compress(b" " * (10 * MAX))
     assert len(bomb) < 12 * 1024
-    app = DeliveryApp(Options(max_body=MAX))
+    recording = LocalRecording(Options(max_body=MAX))
+    app = DeliveryApp(recording)
     headers = Headers({**binary(), "content-encoding": "gzip"})
     tracemalloc.start()
     try:
-        answer = app.run(Request("POST", "/", headers, bomb), lambda hold: "elapsed")
+        answer = drive(app.deliver(Request("POST", "/", headers, bomb)), lambda hold: "elapsed")
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert answer.status == 413
-    [delivery] = app.log.snapshot()
+    [delivery] = recording.log.snapshot()
     assert delivery.codes == ["body-too-large"] and delivery.content_encoding == "gzip"
     assert peak < 1.5 * MAX, f"decoding the bomb held {peak / MAX:.2f}x max_body"
 

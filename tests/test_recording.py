@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 import threading
 import time
+from dataclasses import FrozenInstanceError, replace
 from datetime import datetime, timezone
 
 import pytest
 from helpers import attr
 
-from pytest_cloudevents.recording.log import Delivery, DeliveryLog
+from pytest_cloudevents.recording.delivery import Delivery
+from pytest_cloudevents.recording.log import DeliveryLog
 from pytest_cloudevents.wire import Headers
 
 
@@ -55,9 +57,15 @@ def test_a_pending_delivery_is_in_the_log_until_it_settles() -> None:
     log.add(held, generation)
     assert log.snapshot() == [held] and held.outcome == "pending"
     assert log.events() == []
-    held.outcome, held.events = "accepted", accepted(seq, "x").events
-    assert log.settle(held, generation)
-    assert log.snapshot() == [held] and len(log.events()) == 1
+    settled = replace(held, outcome="accepted", events=accepted(seq, "x").events)
+    assert log.settle(settled, generation)
+    assert log.snapshot() == [settled] and len(log.events()) == 1
+    assert held.outcome == "pending"  # a reader's copy never changes under it
+
+
+def test_a_delivery_is_frozen_for_its_readers() -> None:
+    with pytest.raises(FrozenInstanceError):
+        delivery(1).outcome = "accepted"  # type: ignore[misc]
 
 
 def test_a_delivery_from_before_clear_is_never_recorded_after_it() -> None:

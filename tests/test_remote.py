@@ -79,7 +79,7 @@ def test_a_reset_by_someone_else_is_noticed(remote: RemoteReceiver, served: Serv
 
 
 def test_a_wrong_token_or_url_says_what_to_do(served: Served) -> None:
-    with pytest.raises(PermissionError, match="auth="):
+    with pytest.raises(PermissionError, match="token="):
         RemoteReceiver(served.url, auth="wrong")
     with pytest.raises(ConnectionError, match="cannot reach"):
         RemoteReceiver("http://127.0.0.1:1/")

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Final
 
-from pytest_cloudevents.events import EventLike, data_of, format_time, is_event
+from pytest_cloudevents.events import EventLike, attribute_of, data_of, format_time, is_event
 
 __all__ = ["Criterion", "Matcher", "closest", "combine", "match"]
 
@@ -20,7 +20,7 @@ Predicate = Callable[[Any], bool]
 def _value(event: EventLike, name: str) -> Any:
     if name == "data":
         return data_of(event)
-    return event.get_attributes().get(name, _MISSING)
+    return attribute_of(event, name, _MISSING)
 
 
 def _string_form(value: Any) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_cloudevents.criteria.match import Criterion
-from pytest_cloudevents.events import CloudEvent, data_of
+from pytest_cloudevents.events import CloudEvent, attributes_of, data_of
 from pytest_cloudevents.extras import require
 from pytest_cloudevents.spec.rules import Violation
 
@@ -99,7 +99,7 @@ class Contracts:
         """`data-schema-mismatch` for each event whose data breaks its schema."""
         out = []
         for index, event in enumerate(events):
-            attributes = event.get_attributes()
+            attributes = attributes_of(event)
             criterion = self._by_key.get(str(attributes.get("dataschema"))) or self._by_key.get(
                 str(attributes.get("type"))
             )

@@ -7,7 +7,7 @@ import re
 from typing import Any, Final
 
 from pytest_cloudevents.criteria.match import Criterion
-from pytest_cloudevents.events import is_event
+from pytest_cloudevents.events import attribute_of, is_event
 
 __all__ = ["parse_traceparent", "same_trace"]
 
@@ -53,7 +53,7 @@ def same_trace(event_or_traceparent: Any) -> Criterion:
     """Matches a `traceparent` in the same trace (same trace id) as the given event's or
     `traceparent` value: `assert_received(type="x", traceparent=same_trace(order))`."""
     if is_event(event_or_traceparent):
-        value = event_or_traceparent.get_attributes().get("traceparent")
+        value = attribute_of(event_or_traceparent, "traceparent")
         shown = "the event"
         if value is None:
             raise ValueError(

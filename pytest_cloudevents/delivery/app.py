@@ -1,239 +1,210 @@
-"""The one delivery application: decode, check, record, fault, handle, answer.
+"""The one delivery application: admit, bound, inflate, decode, check, contract, record,
+dispatch, settle.
 
-It knows no host. A host (the server, each mock) turns what arrived into a `Request`,
-runs `DeliveryApp.deliver(request)` and writes the `Answer`. The delivery is a generator:
-where a `delay` holds it, it yields a `Hold`, and the host sends back how the hold ended
-(`ELAPSED`, `CUT` by reset/stop, or `GONE`: the client went away). `run` drives it for a
-host that may block a thread; an asyncio host awaits the holds instead.
+It knows no host. A host (the server, each mock) builds a `Request` (`Request.from_http`),
+asks `needs_thread(request)` whether the delivery runs user code (and so belongs off an
+event loop), runs `deliver(request)` with one of the drivers (`driver.py`) and writes the
+`Answer`. The delivery is a generator: where a `delay` holds it, it yields a `Hold`, and
+the host sends back how the hold ended (`ELAPSED`, `CUT` by reset/stop, or `GONE`: the
+client went away).
 
 Dispatch runs one way: fault rules -> handler -> default answer. A fault returned by a
 handler is applied, never re-dispatched (a handler's `delay` holds, then acknowledges).
-User code (`when=` predicates, handlers) runs outside every lock of the plugin, and
-whatever it raises (`BaseException` included) makes the delivery an `error` (500).
+User code (`auth=` functions, `when=` predicates, handlers, schemas) runs outside every
+lock of the plugin, and one guard around the whole delivery turns anything raised
+(`BaseException` included) into a recorded `error` answered 500: no exception leaves a
+delivery, and no request goes unrecorded.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Awaitable, Callable, Generator, Mapping
+from collections.abc import Generator
+from dataclasses import replace
 from datetime import datetime, timezone
-from typing import Final
+from typing import Final, final
 
-from pytest_cloudevents.config import Options
-from pytest_cloudevents.criteria.schema import Contracts
-from pytest_cloudevents.delivery.exchange import (
-    ALLOW,
-    BODY_METHODS,
-    CUT,
-    ELAPSED,
-    GONE,
-    Answer,
-    Hold,
-    HoldEnd,
-    Outcome,
-    Request,
-    error_outcome,
+from pytest_cloudevents.delivery.answers import (
+    Settled,
+    acknowledgement,
+    error_answer,
     handshake,
+    not_allowed,
     rejection,
 )
-from pytest_cloudevents.events import CloudEvent, EventLike, is_event
-from pytest_cloudevents.faults.kinds import (
-    Delay,
-    Disconnect,
-    Fault,
-    Flaky,
-    Reply,
-    RuleList,
-    Status,
-    Throttle,
-    encode_reply,
-)
-from pytest_cloudevents.recording.log import Delivery, DeliveryLog, DeliveryOutcome
+from pytest_cloudevents.delivery.driver import Delivering
+from pytest_cloudevents.delivery.exchange import CUT, GONE, Answer, Hold, HoldEnd, Request
+from pytest_cloudevents.events import is_event
+from pytest_cloudevents.faults.kinds import Delay, Fault, Flaky, encode_reply, is_plain_fault
+from pytest_cloudevents.recording.delivery import Delivery
+from pytest_cloudevents.recording.log import Arrival
+from pytest_cloudevents.recording.store import Recording
 from pytest_cloudevents.spec.rules import Violation
-from pytest_cloudevents.wire import Headers, decode
+from pytest_cloudevents.wire import decode
 from pytest_cloudevents.wire.compression import decompress
 
-__all__ = [
-    "ALLOW",
-    "BODY_METHODS",
-    "CUT",
-    "ELAPSED",
-    "GONE",
-    "Answer",
-    "DeliveryApp",
-    "Handler",
-    "Hold",
-    "HoldEnd",
-    "Request",
-]
+__all__ = ["DeliveryApp"]
 
-#: A handler: called once per accepted event; None acknowledges, a CloudEvent replies,
-#: a fault answers with that fault.
-Handler = Callable[[CloudEvent], "EventLike | Fault | None"]
-Delivering = Generator[Hold, HoldEnd, Answer]
-_Step = Generator[Hold, HoldEnd, "Outcome | None"]
+_Step = Generator[Hold, HoldEnd, "Settled | None"]
 _ENCODING_CODES: Final[dict[str, str]] = {
     "unsupported": "unsupported-encoding",
     "corrupt": "invalid-encoding",
     "too-large": "body-too-large",
 }
-#: Who may deliver: called with the request's headers (case-insensitive), True admits.
-Auth = Callable[[Mapping[str, str]], bool]
+#: Bodies larger than this are decoded off the loop (the codec's work grows with them).
+_DECODE_ON_LOOP: Final[int] = 64 * 1024
 
 
+class _Track:
+    """Where one delivery stands, for the guard: the latest version and its generation."""
+
+    __slots__ = ("delivery", "generation")
+
+    def __init__(self) -> None:
+        self.delivery: Delivery | None = None
+        self.generation = 0
+
+
+@final
 class DeliveryApp:
     """Every delivery is decoded, checked, recorded, faulted and answered here, for the
-    real server, each mock and the standalone server alike. It owns what a delivery
-    needs: the options, the log, the fault rules and the handler; a `Sink` reads them."""
+    real server, each mock and the standalone server alike, from its `Recording`."""
 
-    def __init__(self, options: Options) -> None:
-        self.options = options
-        self.log = DeliveryLog()
-        self.rules = RuleList()
-        self.handler: Handler | None = None
-        #: who may deliver (`Receiver(auth=...)`); None admits everyone
-        self.auth: Auth | None = None
-        #: JSON Schemas the events' data must meet (`Receiver(schemas=...)`)
-        self.contracts: Contracts | None = None
+    def __init__(self, recording: Recording) -> None:
+        self.recording = recording
 
-    def _refusal(self, headers: Headers, delivery: Delivery) -> Outcome | None:
-        """The auth check, before anything else: None admits; a refusal is
-        `unauthorized` (401); what a callable check raises is an `error`, as any user
-        code's."""
-        assert self.auth is not None
-        try:
-            admitted = bool(self.auth(headers))
-        except BaseException as exc:  # a user's auth callable: anything it raises
-            return error_outcome(delivery, exc, "the auth= check")
-        if admitted:
-            return None
-        delivery.violations = [
-            Violation(
-                "unauthorized",
-                None,
-                "the request lacks the credentials this receiver requires (send"
-                " Authorization: Bearer <token>)",
-            )
-        ]
-        return rejection(delivery)
+    @property
+    def max_body(self) -> int:
+        """The largest body a host needs to read (more is `body-too-large`)."""
+        return self.recording.options.max_body
+
+    def needs_thread(self, request: Request) -> bool:
+        """Whether delivering `request` may run user code or long work (and so must not
+        run on an event loop): an `auth=` function, a rule, a handler, a contract, a
+        large or compressed body."""
+        rec = self.recording
+        return bool(
+            (rec.auth is not None and rec.auth.runs_user_code)
+            or rec.handler is not None
+            or len(rec.rules)
+            or rec.contracts is not None
+            or len(request.body) > _DECODE_ON_LOOP
+            or "content-encoding" in request.headers
+        )
 
     def deliver(self, request: Request) -> Delivering:
-        """The delivery of one request, as a generator of `Hold`s returning the `Answer`."""
+        """The delivery of one request, as a generator of `Hold`s returning the `Answer`.
+        Nothing it runs can raise out of it (see the module doc)."""
         method = request.method.upper()
         if method == "HEAD":
             return Answer(200)
         if method == "OPTIONS":
-            return Answer(200, handshake(request.headers))
-        carries = (
-            request.body
-            or request.too_large
-            or request.declared_length
-            or request.malformed
-            or request.incomplete
-        )
-        if method not in BODY_METHODS and not carries:
-            return Answer(405, [("Allow", ALLOW)], b"method not allowed\n")
+            return handshake(request.headers)
+        if not request.carries_message:
+            return not_allowed()
+        track = _Track()
+        try:
+            return (yield from self._deliver(request, track))
+        except BaseException as exc:  # the guard: anything raised becomes a recorded error
+            return self._guard(request, track, exc)
 
-        arrival = self.log.begin()
+    def _guard(self, request: Request, track: _Track, exc: BaseException) -> Answer:
+        delivery = track.delivery
+        if delivery is None:
+            delivery, arrival = self._begin(request)
+            track.generation = arrival.generation
+        settled = error_answer(exc, "the delivery")
+        return self._settle(delivery, track.generation, settled)
+
+    def _begin(self, request: Request) -> tuple[Delivery, Arrival]:
+        arrival = self.recording.log.begin()
         delivery = Delivery(
             seq=arrival.seq,
             received_at=arrival.at,
             timestamp=datetime.now(timezone.utc),
-            method=method,
+            method=request.method.upper(),
             path=request.path or "/",
             query=request.query,
             headers=request.headers,
-            body=b"" if request.too_large else request.body,
+            body=request.body,
             remote_addr=request.remote_addr,
             tls=request.tls,
         )
-        limit = self.options.max_body
+        return delivery, arrival
+
+    def _deliver(self, request: Request, track: _Track) -> Generator[Hold, HoldEnd, Answer]:
+        rec = self.recording
+        options = rec.options
+        delivery, arrival = self._begin(request)
+        generation, cancel = arrival.generation, arrival.cancelled
+        track.delivery, track.generation = delivery, generation
+
+        def refuse(code: str, message: str) -> Answer:
+            refused = replace(delivery, violations=[Violation(code, None, message)])
+            return self._settle(refused, generation, rejection(refused.violations))
+
+        limit = options.max_body
         if request.incomplete:
-            return self._settle(delivery, arrival.generation, Outcome("abandoned", Answer(None)))
+            return self._settle(delivery, generation, Settled("abandoned", Answer(None)))
         if request.malformed is not None:
-            delivery.violations = [
-                Violation(
-                    "malformed-http",
-                    None,
-                    f"the HTTP/1.1 message is malformed ({request.malformed}); send a valid"
-                    " Content-Length or chunked body",
+            return refuse(
+                "malformed-http",
+                f"the HTTP/1.1 message is malformed ({request.malformed}); send a valid"
+                " Content-Length or chunked body",
+            )
+        if rec.auth is not None:
+            try:
+                admitted = rec.auth(request.headers)
+            except BaseException as exc:  # a user's auth callable: anything it raises
+                return self._settle(delivery, generation, error_answer(exc, "the auth= check"))
+            if not admitted:
+                return refuse(
+                    "unauthorized",
+                    "the request lacks the credentials this receiver requires"
+                    f" ({rec.auth.challenge})",
                 )
-            ]
-            return self._settle(delivery, arrival.generation, rejection(delivery))
-        refused = None if self.auth is None else self._refusal(request.headers, delivery)
-        if refused is not None:
-            return self._settle(delivery, arrival.generation, refused)
         if request.too_large:
             size = request.declared_length or f"over {limit}"
-            delivery.violations = [
-                Violation(
-                    "body-too-large",
-                    None,
-                    f"the body is {size} bytes; this receiver accepts at most {limit}"
-                    " (raise max_body / cloudevents_max_body)",
-                )
-            ]
-            return self._settle(delivery, arrival.generation, rejection(delivery))
+            return refuse(
+                "body-too-large",
+                f"the body is {size} bytes; this receiver accepts at most {limit}"
+                " (raise max_body / cloudevents_max_body)",
+            )
         body = request.body
-        if "content-encoding" in request.headers.lowered:
+        if "content-encoding" in request.headers:
             inflated = decompress(request.headers.lowered, body, limit)
-            delivery.content_encoding = inflated.encoding
+            delivery = replace(delivery, content_encoding=inflated.encoding)
+            track.delivery = delivery
             if inflated.problem is not None:
-                code = _ENCODING_CODES[inflated.problem]
-                delivery.violations = [Violation(code, None, inflated.detail)]
-                return self._settle(delivery, arrival.generation, rejection(delivery))
-            body = delivery.body = inflated.body
-        decoded = decode(request.headers, body, strict=self.options.strict, max_body=limit)
-        delivery.mode = decoded.mode
-        delivery.warnings = decoded.warnings
+                return refuse(_ENCODING_CODES[inflated.problem], inflated.detail)
+            body = inflated.body
+            delivery = track.delivery = replace(delivery, body=body)
+        decoded = decode(request.headers, body, strict=options.strict, max_body=limit)
+        delivery = track.delivery = replace(delivery, mode=decoded.mode, warnings=decoded.warnings)
         if not decoded.ok:
-            delivery.violations = decoded.violations
-            return self._settle(delivery, arrival.generation, rejection(delivery))
-        delivery.events = decoded.events
-        if self.contracts is not None:
-            broken = self.contracts.violations(delivery.events)
+            delivery = replace(delivery, violations=decoded.violations)
+            return self._settle(delivery, generation, rejection(delivery.violations))
+        delivery = track.delivery = replace(delivery, events=decoded.events)
+        if rec.contracts is not None:
+            broken = rec.contracts.violations(delivery.events)
             if broken:
-                delivery.violations, delivery.events = broken, []
-                return self._settle(delivery, arrival.generation, rejection(delivery))
-        self.log.add(delivery, arrival.generation)
-        result = yield from self._dispatch(delivery, arrival.cancelled)
+                delivery = replace(delivery, violations=broken, events=[])
+                return self._settle(delivery, generation, rejection(broken))
+        rec.log.add(delivery, generation)
+        result = yield from self._dispatch(delivery, cancel)
         if result is None:  # cut short by reset() or stop(): never recorded
             return Answer(None)
-        return self._settle(delivery, arrival.generation, result)
-
-    def run(self, request: Request, hold: Callable[[Hold], HoldEnd]) -> Answer:
-        """Drive `deliver` to its answer, blocking in `hold` wherever a delay holds it."""
-        steps = self.deliver(request)
-        try:
-            step = next(steps)
-            while True:
-                step = steps.send(hold(step))
-        except StopIteration as done:
-            answer: Answer = done.value
-            return answer
-
-    async def run_async(
-        self, request: Request, hold: Callable[[Hold], Awaitable[HoldEnd]]
-    ) -> Answer:
-        """Drive `deliver` to its answer, awaiting `hold` wherever a delay holds it."""
-        steps = self.deliver(request)
-        try:
-            step = next(steps)
-            while True:
-                step = steps.send(await hold(step))
-        except StopIteration as done:
-            answer: Answer = done.value
-            return answer
+        return self._settle(delivery, generation, result)
 
     # -- dispatch: rules -> handler -> default ---------------------------------------------
 
     def _dispatch(self, delivery: Delivery, cancel: threading.Event) -> _Step:
         try:
-            fault = self.rules.pick(delivery)
+            fault = self.recording.rules.pick(delivery)
         except BaseException as exc:  # a user's when= predicate: anything it raises
-            return error_outcome(delivery, exc, "a when= predicate")
+            return error_answer(exc, "a when= predicate")
         if fault is not None:
-            return (yield from self._apply(fault, delivery, cancel, self._handle))
+            return (yield from self._apply(fault, delivery, cancel, handler=True))
         return (yield from self._handle(delivery, cancel))
 
     def _apply(
@@ -241,75 +212,71 @@ class DeliveryApp:
         fault: Fault,
         delivery: Delivery,
         cancel: threading.Event,
-        after: Callable[[Delivery, threading.Event], _Step],
+        *,
+        handler: bool,
         name: str | None = None,
     ) -> _Step:
-        """Carry out `fault`; after a `delay` without `then`, continue with `after`."""
+        """Carry out `fault`; after a `delay` without `then`, continue with the handler
+        (`handler=True`) or the default acknowledgement."""
         name = name or fault.name
         if isinstance(fault, Delay):
             end = yield Hold(fault.seconds, cancel)
             if end == CUT:
                 return None
             if end == GONE:
-                return Outcome("abandoned", Answer(None), name)
+                return Settled("abandoned", Answer(None), name)
             if fault.then is not None:
-                return (yield from self._apply(fault.then, delivery, cancel, after, name))
-            result = yield from after(delivery, cancel)
+                return (yield from self._apply(fault.then, delivery, cancel, handler=handler))
+            if handler:
+                result = yield from self._handle(delivery, cancel)
+            else:
+                result = self._ack()
             if result is not None:
                 result.fault = name if result.fault is None else f"{name}+{result.fault}"
             return result
-        if isinstance(fault, Status):
-            return Outcome("faulted", Answer(fault.code, list(fault.headers), fault.body), name)
-        if isinstance(fault, Throttle):
-            headers = [("Retry-After", fault.retry_after)]
-            return Outcome("faulted", Answer(429, headers, b"too many requests\n"), name)
-        if isinstance(fault, Disconnect):
-            return Outcome("faulted", Answer(None), name)
-        if isinstance(fault, Reply):
-            outcome: DeliveryOutcome = "accepted" if 200 <= fault.status <= 299 else "faulted"
-            answer = Answer(fault.status, list(fault.headers), fault.body)
-            return Outcome(outcome, answer, name)
-        raise TypeError(f"cannot apply {fault!r}")  # pragma: no cover - Flaky is unwrapped
+        if isinstance(fault, Flaky):  # pragma: no cover - the rule list unwraps it
+            raise TypeError(f"cannot apply {fault!r}")
+        outcome, answer = fault.answer()
+        return Settled(outcome, answer, name)
 
     def _handle(self, delivery: Delivery, cancel: threading.Event) -> _Step:
         """The handler, once per event; the first reply or fault answers the delivery."""
-        handler = self.handler
+        handler = self.recording.handler
         if handler is None:
             return self._ack()
         for event in delivery.events:
             try:
                 result = handler(event)
             except BaseException as exc:  # a user's handler: anything it raises
-                return error_outcome(delivery, exc, "the handler")
+                return error_answer(exc, "the handler")
             if result is None:
                 continue
-            if isinstance(result, (Status, Throttle, Delay, Disconnect, Reply)):
-                return (yield from self._apply(result, delivery, cancel, self._after_handler))
+            if is_plain_fault(result):
+                return (yield from self._apply(result, delivery, cancel, handler=False))  # type: ignore[arg-type]
             if is_event(result) and not isinstance(result, Flaky):
                 try:
-                    reply_headers, body = encode_reply(result, "binary")
+                    reply_headers, body = encode_reply(result, "binary")  # type: ignore[arg-type]
                 except ValueError as exc:
-                    return error_outcome(delivery, exc, "the handler")
-                return Outcome("accepted", Answer(200, list(reply_headers), body))
+                    return error_answer(exc, "the handler")
+                return Settled("accepted", Answer(200, list(reply_headers), body))
             what = "faults.flaky(...)" if isinstance(result, Flaky) else repr(result)
             problem = TypeError(
                 f"a handler returns None, a CloudEvent or a plain fault, not {what}"
             )
-            return error_outcome(delivery, problem, "the handler")
+            return error_answer(problem, "the handler")
         return self._ack()
 
-    def _after_handler(self, delivery: Delivery, cancel: threading.Event) -> _Step:
-        """What follows a handler's `delay`: the default acknowledgement, never the
-        handler again."""
-        return self._ack()
-        yield  # pragma: no cover - makes this a generator
+    def _ack(self) -> Settled:
+        return acknowledgement(self.recording.options.ack_status)
 
-    def _ack(self) -> Outcome:
-        return Outcome("accepted", Answer(self.options.ack_status))
-
-    def _settle(self, delivery: Delivery, generation: int, result: Outcome) -> Answer:
-        delivery.outcome = result.outcome
-        delivery.status = result.answer.status
-        delivery.fault = result.fault
-        self.log.settle(delivery, generation)
+    def _settle(self, delivery: Delivery, generation: int, result: Settled) -> Answer:
+        settled = replace(
+            delivery,
+            outcome=result.outcome,
+            status=result.answer.status,
+            fault=result.fault,
+            error=result.error,
+            # a delivery not answered 2xx received nothing; its events stay for `attempts`
+        )
+        self.recording.log.settle(settled, generation)
         return result.answer

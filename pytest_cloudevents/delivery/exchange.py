@@ -1,17 +1,15 @@
 """What a host and the delivery app exchange: the `Request` a host hands in, the `Hold`s a
-delivery may ask for and how they end, and the `Answer` the host writes back; and the
-answers the app builds for refusals and errors."""
+delivery may ask for and how they end, and the `Answer` the host writes back."""
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
-from http import HTTPStatus
+from dataclasses import dataclass
 from typing import Final, Literal
 
-from pytest_cloudevents.recording.log import Delivery, DeliveryOutcome
 from pytest_cloudevents.tls import TLSInfo
 from pytest_cloudevents.wire import Headers
+from pytest_cloudevents.wire.message import Answer
 
 __all__ = [
     "ALLOW",
@@ -22,11 +20,7 @@ __all__ = [
     "Answer",
     "Hold",
     "HoldEnd",
-    "Outcome",
     "Request",
-    "error_outcome",
-    "handshake",
-    "rejection",
 ]
 
 #: Methods that always carry a message (an empty binary-mode body is a valid event).
@@ -44,9 +38,10 @@ class Request:
     """What a host hands the app: one HTTP request with its whole body.
 
     `too_large` says the body was longer than the receiver's `max_body` (the host read
-    no more than that); `declared_length` is the Content-Length, when one was sent.
-    `malformed` describes broken HTTP framing (the message could not be read);
-    `incomplete` says the client went away before the body ended.
+    no more than that, and `body` is empty); `declared_length` is the Content-Length, when
+    one was sent. `malformed` describes broken HTTP framing (the message could not be read);
+    `incomplete` says the client went away before the body ended. Build one with
+    `from_http`, which applies the body bound the same way for every host.
     """
 
     method: str
@@ -61,23 +56,53 @@ class Request:
     incomplete: bool = False
     tls: TLSInfo | None = None
 
-
-@dataclass
-class Answer:
-    """What the host writes back; `status` None means: close the connection, no response."""
-
-    status: int | None
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    body: bytes = b""
+    @classmethod
+    def from_http(
+        cls,
+        method: str,
+        path: str,
+        headers: Headers,
+        body: bytes,
+        *,
+        max_body: int,
+        received: int | None = None,
+        declared_length: int | None = None,
+        query: str = "",
+        remote_addr: str | None = None,
+        malformed: str | None = None,
+        incomplete: bool = False,
+        tls: TLSInfo | None = None,
+    ) -> Request:
+        """The request, with the body bound applied once: a body (`received` bytes of it
+        arrived, `len(body)` when not given) or a declared length over `max_body` is
+        `too_large`, and its bytes are dropped."""
+        size = len(body) if received is None else received
+        too_large = size > max_body or (declared_length is not None and declared_length > max_body)
+        return cls(
+            method=method.upper(),
+            path=path or "/",
+            headers=headers,
+            body=b"" if too_large else body,
+            query=query,
+            remote_addr=remote_addr,
+            too_large=too_large,
+            declared_length=declared_length,
+            malformed=malformed,
+            incomplete=incomplete,
+            tls=tls,
+        )
 
     @property
-    def reason(self) -> str:
-        """The reason phrase of the status."""
-        return _PHRASES.get(self.status or 0, "Unknown")
-
-    def framed_headers(self) -> list[tuple[str, str]]:
-        """The headers with a `Content-Length` for the body."""
-        return [*self.headers, ("Content-Length", str(len(self.body)))]
+    def carries_message(self) -> bool:
+        """Whether this request carries a message (and so is a delivery)."""
+        return bool(
+            self.method in BODY_METHODS
+            or self.body
+            or self.too_large
+            or self.declared_length
+            or self.malformed
+            or self.incomplete
+        )
 
 
 @dataclass(frozen=True)
@@ -86,50 +111,3 @@ class Hold:
 
     seconds: float
     cancel: threading.Event
-
-
-_PHRASES: Final[dict[int, str]] = {s.value: s.phrase for s in HTTPStatus}
-_CHALLENGE: Final[str] = 'Bearer realm="pytest-cloudevents"'
-
-
-@dataclass
-class Outcome:
-    """How the app answered a delivery: its outcome, the answer, the fault's name."""
-
-    outcome: DeliveryOutcome
-    answer: Answer
-    fault: str | None = None
-
-
-def error_outcome(delivery: Delivery, exc: BaseException, who: str) -> Outcome:
-    delivery.error = exc
-    body = f"{who} raised {type(exc).__name__}: {exc}\n".encode("utf-8", "replace")
-    return Outcome("error", Answer(500, [("Content-Type", "text/plain; charset=utf-8")], body))
-
-
-def rejection(delivery: Delivery) -> Outcome:
-    codes = set(delivery.codes)
-    status = (
-        415
-        if codes & {"unsupported-format", "unsupported-encoding"}
-        else 413
-        if "body-too-large" in codes
-        else 400
-    )
-    if "unauthorized" in codes:
-        text = f"unauthorized: {delivery.violations[0].message}\n".encode()
-        return Outcome("rejected", Answer(401, [("WWW-Authenticate", _CHALLENGE)], text))
-    lines = [f"rejected: {len(delivery.violations)} violation(s) of the CloudEvents spec"]
-    lines += [str(v) for v in delivery.violations]
-    body = ("\n".join(lines) + "\n").encode("utf-8")
-    headers = [("Content-Type", "text/plain; charset=utf-8")]
-    return Outcome("rejected", Answer(status, headers, body))
-
-
-def handshake(headers: Headers) -> list[tuple[str, str]]:
-    """The CloudEvents webhook abuse-protection handshake (OPTIONS)."""
-    out = [("Allow", ALLOW)]
-    origin = headers.get("webhook-request-origin")
-    if origin:
-        out += [("WebHook-Allowed-Origin", origin), ("WebHook-Allowed-Rate", "*")]
-    return out

@@ -1,5 +1,6 @@
-"""The interface `Receiver` and `MockSink` share: what was recorded, waiting, assertions,
-fault rules and handlers. The delivery application (`app.py`) fills the log."""
+"""The interface `Receiver`, `MockSink` and `RemoteReceiver` share: what was recorded,
+waiting, assertions, fault rules and handlers, over a `Recording` that the delivery app
+(or a standalone receiver, for the remote one) fills."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from typing import Any
 
 from pytest_cloudevents.config import Options, check_bool, check_seconds, check_whole
 from pytest_cloudevents.criteria.match import Matcher, closest, combine
-from pytest_cloudevents.delivery.app import DeliveryApp, Handler
-from pytest_cloudevents.events import CloudEvent
+from pytest_cloudevents.events import CloudEvent, attributes_of
 from pytest_cloudevents.expect.uniqueness import duplicate_groups, reuses
-from pytest_cloudevents.faults.kinds import Fault, Rule, When
-from pytest_cloudevents.recording.log import Delivery
+from pytest_cloudevents.faults.kinds import Fault
+from pytest_cloudevents.faults.rules import Rule, When
+from pytest_cloudevents.recording.delivery import Delivery
+from pytest_cloudevents.recording.store import Handler, Recording
 from pytest_cloudevents.spec.rules import MUST_CODES, POLICY_CODES
 
 __all__ = ["Attempts", "Handler", "Sink"]
@@ -54,27 +56,27 @@ class Attempts:
 
 
 class Sink:
-    """What a recording endpoint offers a test. Built by `Receiver` and `MockSink`."""
+    """What a recording endpoint offers a test, over its `Recording`: `Receiver`,
+    `MockSink` and `RemoteReceiver` are built on it."""
 
-    def __init__(self, options: Options) -> None:
-        if not isinstance(options, Options):
-            raise TypeError(f"options must be an Options, not {options!r}")
-        self._app = DeliveryApp(options)
-        self._log = self._app.log
-        self._rules = self._app.rules
+    def __init__(self, recording: Recording) -> None:
+        #: what the deliveries are recorded into (the log, the rules, the handler, ...)
+        self.recording = recording
+        self._log = recording.log
+        self._rules = recording.rules
         self._seen_rejected: set[int] = set()
         self._lock = threading.Lock()
 
     @property
     def options(self) -> Options:
         """The settings in force (the plugin replaces them for each test)."""
-        return self._app.options
+        return self.recording.options
 
     @options.setter
     def options(self, options: Options) -> None:
         if not isinstance(options, Options):
             raise TypeError(f"options must be an Options, not {options!r}")
-        self._app.options = options
+        self.recording.options = options
 
     # -- reading what arrived ----------------------------------------------------------
 
@@ -246,14 +248,14 @@ class Sink:
         the handler."""
         if fn is not None and not callable(fn):
             raise TypeError(f"handle takes a function of the event, not {fn!r}")
-        self._app.handler = fn
+        self.recording.handler = fn
 
     def reset(self) -> None:
         """Forget deliveries, rules and the handler; cut in-flight delays short."""
         with self._lock:
             self._log.clear()
             self._rules.clear()
-            self._app.handler = None
+            self.recording.handler = None
             self._seen_rejected.clear()
 
     # -- for the plugin's after-test check and report -------------------------------------
@@ -291,7 +293,7 @@ class Sink:
             near = closest(matcher, self._log.events())
             if near is not None and near[1]:
                 event, diff = near
-                attrs = event.get_attributes()
+                attrs = attributes_of(event)
                 lines.append(f"closest event (id={attrs.get('id')!r}, type={attrs.get('type')!r}):")
                 lines += [f"  {d}" for d in diff]
         for number, d in enumerate(deliveries, 1):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_cloudevents.events import CloudEvent
-from pytest_cloudevents.recording.log import Delivery
+from pytest_cloudevents.recording.delivery import Delivery
 from pytest_cloudevents.wire import event_to_json
 
 __all__ = ["Reuse", "duplicate_groups", "reuses"]

@@ -13,7 +13,6 @@ from pytest_cloudevents.faults.kinds import (
     Fault,
     Flaky,
     Reply,
-    Rule,
     Status,
     Throttle,
     delay,
@@ -23,6 +22,7 @@ from pytest_cloudevents.faults.kinds import (
     status,
     throttle,
 )
+from pytest_cloudevents.faults.rules import Rule
 
 __all__ = [
     "Delay",

@@ -8,41 +8,48 @@ from __future__ import annotations
 
 import math
 import random
-import re
-import threading
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import format_datetime
-from typing import TYPE_CHECKING
+from typing import Final, Literal
 
 from pytest_cloudevents.config import check_mode, check_seconds, check_whole
-from pytest_cloudevents.criteria.match import Matcher
-from pytest_cloudevents.events import EventLike, is_event
+from pytest_cloudevents.events import EventLike, attributes_of, is_event
 from pytest_cloudevents.wire import encode
-
-if TYPE_CHECKING:
-    from pytest_cloudevents.recording.log import Delivery
+from pytest_cloudevents.wire.message import Answer, check_answer, check_headers, check_status
 
 __all__ = [
+    "KINDS",
     "Delay",
     "Disconnect",
     "Fault",
     "Flaky",
+    "Plain",
     "Reply",
-    "Rule",
-    "RuleList",
     "Status",
     "Throttle",
-    "check_headers",
+    "Verdict",
     "delay",
     "disconnect",
     "encode_reply",
     "flaky",
+    "is_fault",
+    "is_plain_fault",
     "reply",
     "status",
     "throttle",
 ]
+
+
+#: How a fault's answer counts in the log: a 2xx answer is `accepted` (its events are
+#: received), anything else `faulted`.
+Verdict = tuple[Literal["accepted", "faulted"], Answer]
+
+
+def _verdict(answer: Answer) -> Verdict:
+    ok = answer.status is not None and 200 <= answer.status <= 299
+    return ("accepted" if ok else "faulted"), answer
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,10 @@ class Status:
     def name(self) -> str:
         return f"status({self.code})"
 
+    def answer(self) -> Verdict:
+        """The answer on the wire, and how the log counts it."""
+        return _verdict(Answer(self.code, list(self.headers), self.body))
+
 
 @dataclass(frozen=True)
 class Throttle:
@@ -67,6 +78,11 @@ class Throttle:
     @property
     def name(self) -> str:
         return f"throttle(retry_after={self.retry_after})"
+
+    def answer(self) -> Verdict:
+        """The answer on the wire, and how the log counts it."""
+        headers = [("Retry-After", self.retry_after), _TEXT]
+        return _verdict(Answer(429, headers, b"too many requests\n"))
 
 
 @dataclass(frozen=True)
@@ -89,6 +105,10 @@ class Disconnect:
     def name(self) -> str:
         return "disconnect"
 
+    def answer(self) -> Verdict:
+        """No answer: the connection is closed."""
+        return "faulted", Answer(None)
+
 
 @dataclass(frozen=True)
 class Reply:
@@ -103,7 +123,11 @@ class Reply:
 
     @property
     def name(self) -> str:
-        return f"reply({self.event.get_attributes().get('type')})"
+        return f"reply({attributes_of(self.event).get('type')})"
+
+    def answer(self) -> Verdict:
+        """The answer on the wire, and how the log counts it."""
+        return _verdict(Answer(self.status, list(self.headers), self.body))
 
 
 @dataclass(frozen=True)
@@ -126,52 +150,39 @@ class Flaky:
 
 
 Fault = Status | Throttle | Delay | Disconnect | Reply | Flaky
-_FAULT_TYPES = (Status, Throttle, Delay, Disconnect, Reply, Flaky)
+#: The faults a handler may return, and what `then=` takes: every kind but `flaky`.
+Plain = Status | Throttle | Delay | Disconnect | Reply
+#: Every kind of fault, by the name its JSON form carries (`{"kind": "status", ...}`).
+KINDS: Final[dict[str, type[Fault]]] = {
+    "status": Status,
+    "throttle": Throttle,
+    "delay": Delay,
+    "disconnect": Disconnect,
+    "reply": Reply,
+    "flaky": Flaky,
+}
+_FAULT_TYPES = tuple(KINDS.values())
+_PLAIN_TYPES = (Status, Throttle, Delay, Disconnect, Reply)
+_TEXT: Final[tuple[str, str]] = ("Content-Type", "text/plain; charset=utf-8")
 
 
-_FRAMING = ("content-length", "transfer-encoding")
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 field-name
+def is_fault(value: object) -> bool:
+    """True for any fault (`flaky` included)."""
+    return isinstance(value, _FAULT_TYPES)
+
+
+def is_plain_fault(value: object) -> bool:
+    """True for a fault a handler may return (any but `flaky`)."""
+    return isinstance(value, _PLAIN_TYPES)
 
 
 def _check_status(code: object, what: str = "status") -> int:
-    return check_whole(
-        f"{what} (an HTTP status code; 1xx are not final)", code, minimum=200, maximum=599
-    )
-
-
-def check_headers(headers: object) -> tuple[tuple[str, str], ...]:
-    """Headers a fault or reply may put on the wire: a mapping or pairs of strings, with
-    RFC 9110 names, no CR/LF/NUL in values, and no framing headers (the server frames the
-    body). Raises TypeError/ValueError saying what to pass."""
-    if headers is None:
-        return ()
-    items = headers.items() if isinstance(headers, Mapping) else headers
-    if isinstance(headers, (str, bytes)) or not isinstance(items, Iterable):
-        raise TypeError(f"headers must be a dict of strings, not {headers!r}")
-    out: list[tuple[str, str]] = []
-    for pair in items:
-        if not (isinstance(pair, tuple) and len(pair) == 2):
-            raise TypeError(f"headers must be a dict of strings, not {headers!r}")
-        name, value = pair
-        if not isinstance(name, str) or not isinstance(value, str):
-            raise TypeError(f"header names and values must be strings, not {pair!r}")
-        if not _TOKEN.fullmatch(name):
-            raise ValueError(f"{name!r} is not a valid header name (RFC 9110 token)")
-        if any(c in value for c in "\r\n\x00"):
-            raise ValueError(
-                f"the value of header {name!r} contains CR, LF or NUL, which would forge"
-                " headers on the wire; send one line of text"
-            )
-        if name.lower() in _FRAMING:
-            raise ValueError(
-                f"{name} is set by the server from the body; leave it out of the headers"
-            )
-        out.append((name, value))
-    return tuple(out)
+    return check_status(code, what)
 
 
 def status(code: int, body: bytes | str = b"", headers: Mapping[str, str] | None = None) -> Status:
-    """Answer with HTTP status `code` (200-599) and an optional body and headers."""
+    """Answer with HTTP status `code` (200-599) and an optional body and headers. A 2xx
+    status acknowledges: the delivery is `accepted` and its events are received."""
     code = _check_status(code)
     if isinstance(body, str):
         data = body.encode("utf-8")
@@ -179,9 +190,8 @@ def status(code: int, body: bytes | str = b"", headers: Mapping[str, str] | None
         data = bytes(body)
     else:
         raise TypeError(f"body must be bytes or str, not {type(body).__name__} {body!r}")
-    if data and code in (204, 304):
-        raise ValueError(f"a {code} response has no body; use another status or body=b''")
-    return Status(code, data, check_headers(headers))
+    answer = check_answer(code, headers, data)
+    return Status(code, data, tuple(answer.headers))
 
 
 def throttle(retry_after: int | datetime = 2) -> Throttle:
@@ -204,7 +214,7 @@ def throttle(retry_after: int | datetime = 2) -> Throttle:
 def delay(seconds: float, then: Fault | None = None) -> Delay:
     """Wait `seconds` (finite, >= 0), then apply `then`, or handle the delivery normally."""
     held = check_seconds("delay", seconds)
-    if then is not None and not isinstance(then, _FAULT_TYPES):
+    if then is not None and not is_fault(then):
         raise TypeError(f"then must be a fault such as faults.status(503), not {then!r}")
     if isinstance(then, Flaky):
         raise TypeError("then cannot be faults.flaky(...); inject the flaky rule on its own")
@@ -220,8 +230,13 @@ def reply(event: EventLike, mode: str = "binary", status: int = 200) -> Reply:
     """Answer with `event` in `mode` ("binary" or "structured") and HTTP `status`."""
     if not is_event(event):
         raise TypeError(f"reply takes a CloudEvent, not {event!r}")
+    code = _check_status(status)
     headers, body = encode_reply(event, check_mode(mode))
-    return Reply(event, mode, _check_status(status), headers, body)
+    try:
+        check_answer(code, headers, body)
+    except ValueError as exc:
+        raise ValueError(f"faults.reply(..., status={code}): {exc}") from None
+    return Reply(event, mode, code, headers, body)
 
 
 def encode_reply(event: EventLike, mode: str) -> tuple[tuple[tuple[str, str], ...], bytes]:
@@ -240,104 +255,8 @@ def flaky(probability: float, fault: Fault, seed: int | None = None) -> Flaky:
         raise TypeError(f"probability must be a number from 0 to 1, not {probability!r}")
     if not 0.0 <= probability <= 1.0:  # NaN fails this too
         raise ValueError(f"probability must be between 0 and 1, not {probability!r}")
-    if not isinstance(fault, _FAULT_TYPES) or isinstance(fault, Flaky):
+    if not is_plain_fault(fault):
         raise TypeError(f"flaky wraps one fault such as faults.status(503), not {fault!r}")
     if seed is not None:
         check_whole("seed", seed)
     return Flaky(float(probability), fault, seed)
-
-
-When = Matcher | Callable[["Delivery"], bool] | None
-
-
-class Rule:
-    """An injected fault with its remaining uses and its condition.
-
-    `hits` counts the deliveries it answered; `times=None` means unlimited.
-    """
-
-    def __init__(self, fault: Fault, times: int | None, when: When) -> None:
-        if not isinstance(fault, _FAULT_TYPES):
-            raise TypeError(f"inject takes a fault from pytest_cloudevents.faults, not {fault!r}")
-        if times is not None:
-            check_whole("times (None for unlimited)", times, minimum=1)
-        if when is not None and not callable(when) and not isinstance(when, Matcher):
-            raise TypeError(f"when must be match(...) or a predicate on the Delivery, not {when!r}")
-        self.fault = fault
-        self.times = times
-        self.when = when
-        self.hits = 0
-
-    def applies_to(self, delivery: Delivery) -> bool:
-        """True when `when` holds for the delivery (any of its events, for a match)."""
-        if self.when is None:
-            return True
-        if isinstance(self.when, Matcher):
-            return any(self.when.matches(e) for e in delivery.events)
-        return bool(self.when(delivery))
-
-    @property
-    def exhausted(self) -> bool:
-        """True once `times` uses are spent."""
-        return self.times is not None and self.hits >= self.times
-
-    def __repr__(self) -> str:
-        return f"Rule({self.fault.name}, times={self.times}, hits={self.hits})"
-
-
-class RuleList:
-    """Rules in injection order; `pick` applies the first that fits, thread-safely."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._rules: list[Rule] = []
-
-    def add(self, fault: Fault, times: int | None, when: When, seed: int) -> Rule:
-        """Append a rule; a `flaky` fault without a seed takes `seed`."""
-        if isinstance(fault, Flaky):
-            chosen = fault.seed if fault.seed is not None else seed
-            fault = replace(fault, seed=chosen, _rng=random.Random(chosen))
-        rule = Rule(fault, times, when)
-        with self._lock:
-            self._rules.append(rule)
-        return rule
-
-    def pick(self, delivery: Delivery) -> Fault | None:
-        """The fault for this delivery, using one of its rule's `times`; None for none.
-
-        `when` predicates run outside the list's lock (they may call back into the
-        receiver); whatever they raise propagates. A flaky draw that does not fire counts
-        as a rule that did not match.
-        """
-        if not self._rules:  # no rule injected: nothing to lock for
-            return None
-        with self._lock:
-            rules = list(self._rules)
-        for rule in rules:
-            if rule.exhausted or not rule.applies_to(delivery):
-                continue
-            with self._lock:
-                if rule.exhausted or rule not in self._rules:  # used up or cleared meanwhile
-                    continue
-                fault = rule.fault
-                if isinstance(fault, Flaky):
-                    if not fault.draw():
-                        continue
-                    fault = fault.fault
-                rule.hits += 1
-                return fault
-        return None
-
-    def snapshot(self) -> list[Rule]:
-        """The rules, in injection order."""
-        with self._lock:
-            return list(self._rules)
-
-    def clear(self) -> None:
-        """Remove every rule."""
-        with self._lock:
-            self._rules.clear()
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._rules)

@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING
 from pytest_cloudevents.config import Options, check_whole
 from pytest_cloudevents.criteria.schema import Contracts, Schema
 from pytest_cloudevents.delivery.access import AuthArg, check_auth
+from pytest_cloudevents.delivery.app import DeliveryApp
 from pytest_cloudevents.expect.endpoint import Sink
 from pytest_cloudevents.hosts.server import Server
+from pytest_cloudevents.recording.store import LocalRecording
 from pytest_cloudevents.tls import (
     ClientCert,
     TLSMode,
@@ -60,10 +62,15 @@ class Receiver(Sink):
         schemas: Mapping[str, Schema] | None = None,
         **settings: Unpack[OptionKeywords],
     ) -> None:
-        super().__init__((options or Options()).merged(settings))
+        if options is not None and not isinstance(options, Options):
+            raise TypeError(f"options must be an Options, not {options!r}")
+        recording = LocalRecording(
+            (options or Options()).merged(settings),
+            auth=check_auth(auth),
+            contracts=None if schemas is None else Contracts(schemas),
+        )
+        super().__init__(recording)
         self.tls: TLSMode = check_tls(tls)
-        self._app.auth = check_auth(auth)
-        self._app.contracts = None if schemas is None else Contracts(schemas)
         if not isinstance(host, str) or not host:
             raise TypeError(f"host must be an address such as '127.0.0.1', not {host!r}")
         check_whole("port (0 for any free port)", port, minimum=0, maximum=65535)
@@ -75,7 +82,7 @@ class Receiver(Sink):
                 f" {advertise_host!r}"
             )
         context = server_context(self.tls) if self.tls else None
-        self._server = Server(host, port, self._app, self._mount(), context)
+        self._server = Server(host, port, DeliveryApp(recording), self._mount(), context)
         self.host = host
         self.port: int = self._server.port
         self.advertise_host = advertise_host

@@ -1,1 +1,2 @@
-"""What was received: `Delivery`, the `DeliveryLog` and its waits."""
+"""What was received: `Delivery` (a frozen value), the `DeliveryLog` and its waits, and the
+`Recording` protocol every host and reader shares."""

@@ -1,4 +1,4 @@
-"""`Delivery` and the thread-safe log of deliveries, with waiting on a condition."""
+"""The thread-safe log of deliveries, with waiting on a condition."""
 
 from __future__ import annotations
 
@@ -6,89 +6,13 @@ import bisect
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
-from pytest_cloudevents.events import CloudEvent
+from pytest_cloudevents.events import CloudEvent, attribute_of
+from pytest_cloudevents.recording.delivery import Delivery
 from pytest_cloudevents.recording.wakeup import Wakeup
-from pytest_cloudevents.spec.rules import Violation
-from pytest_cloudevents.tls import TLSInfo
-from pytest_cloudevents.wire import Headers, WireMode
 
-__all__ = ["Arrival", "Delivery", "DeliveryLog", "DeliveryOutcome"]
-
-DeliveryOutcome = Literal["pending", "accepted", "rejected", "faulted", "error", "abandoned"]
-
-
-@dataclass(eq=False)
-class Delivery:
-    """One HTTP request that carried a message, whatever became of it.
-
-    `events` are the events the message decoded to (also for a faulted delivery, so that
-    `attempts` can find them; empty when rejected). `outcome` is `pending` while a delay
-    holds it. `status` is None where the connection was dropped without a response (or
-    the client went away: `abandoned`). `fault` names the fault that answered, `error`
-    holds the exception a handler or predicate raised.
-    """
-
-    seq: int
-    received_at: float
-    timestamp: datetime
-    method: str
-    path: str
-    query: str
-    headers: Headers
-    body: bytes
-    remote_addr: str | None
-    mode: WireMode | None = None
-    events: list[CloudEvent] = field(default_factory=list)
-    outcome: DeliveryOutcome = "pending"
-    status: int | None = None
-    violations: list[Violation] = field(default_factory=list)
-    warnings: list[Violation] = field(default_factory=list)
-    fault: str | None = None
-    error: BaseException | None = None
-    tls: TLSInfo | None = None
-    content_encoding: str | None = None
-
-    @property
-    def event(self) -> CloudEvent:
-        """The only event of the delivery; raises for a batch or a rejected message."""
-        if len(self.events) != 1:
-            raise ValueError(
-                f"delivery {self.seq} carries {len(self.events)} events, not one;"
-                " use .events for a batch"
-            )
-        return self.events[0]
-
-    @property
-    def codes(self) -> list[str]:
-        """The codes of the MUST violations that rejected it (empty otherwise)."""
-        return [v.code for v in self.violations]
-
-    def summary(self, number: int | None = None) -> str:
-        """One line for the delivery log: the number (`seq` unless given), method, path,
-        mode, type, id, outcome, status and violation codes."""
-        first = self.events[0] if self.events else None
-        attributes = first.get_attributes() if first else {}
-        kind = attributes.get("type", "-")
-        ident = attributes.get("id", "-")
-        if len(self.events) > 1:
-            kind, ident = f"{kind} (+{len(self.events) - 1} more)", f"{ident},..."
-        status = "no response" if self.status is None else str(self.status)
-        shown = self.seq if number is None else number
-        line = (
-            f"#{shown} {self.method} {self.path} {self.mode or '-'} type={kind}"
-            f" id={ident} -> {self.outcome} {status}"
-        )
-        if self.fault:
-            line += f" fault={self.fault}"
-        if self.violations:
-            line += " [" + ", ".join(self.codes) + "]"
-        if self.error is not None:
-            line += f" error={type(self.error).__name__}: {self.error}"
-        return line
+__all__ = ["Arrival", "DeliveryLog"]
 
 
 class Arrival(NamedTuple):
@@ -142,23 +66,28 @@ class DeliveryLog:
             self._wake()
 
     def settle(self, delivery: Delivery, generation: int) -> bool:
-        """The delivery was answered (its outcome is set): index its events and wake the
-        waiters. Adds it first if it is not in the log yet. False when a clear came in
+        """The delivery was answered (its outcome is set): it replaces its pending version
+        (same `seq`), its events are indexed and the waiters woken. Adds it first if it is
+        not in the log yet. False when a clear came in
         between (it is then not recorded)."""
         with self._cond:
             if generation != self._generation:
                 return False
             items = self._items
-            if items and items[-1] is delivery:
-                pass  # added when decoded, and still the latest: the common case
+            if items and items[-1].seq == delivery.seq:
+                items[-1] = delivery  # its pending version is still the latest: the common case
             elif not items or items[-1].seq < delivery.seq:
                 items.append(delivery)
-            elif delivery.outcome != "pending" and not _contains(items, delivery):
-                bisect.insort(items, delivery, key=lambda d: d.seq)
+            else:
+                at = bisect.bisect_left(items, delivery.seq, key=lambda d: d.seq)
+                if at < len(items) and items[at].seq == delivery.seq:
+                    items[at] = delivery  # replaces its pending version
+                else:
+                    items.insert(at, delivery)
             self._settled.append(delivery)
             if delivery.outcome == "accepted" and delivery.events:
                 for event in delivery.events:
-                    ident = event.get_attributes().get("id")
+                    ident = attribute_of(event, "id")
                     entries = self._by_id.setdefault(str(ident), [])
                     entries.append((delivery.seq, event))
                     if len(entries) > 1 and entries[-2][0] > delivery.seq:
@@ -353,8 +282,3 @@ class _Scan:
 
     def events(self) -> list[CloudEvent]:
         return [event for _, event in self.found]
-
-
-def _contains(items: list[Delivery], delivery: Delivery) -> bool:
-    at = bisect.bisect_left(items, delivery.seq, key=lambda d: d.seq)
-    return at < len(items) and items[at] is delivery

@@ -6,9 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-__all__ = ["Wakeup", "wait_in_thread"]
+__all__ = ["Wakeup", "run_in_thread", "wait_in_thread"]
+
+T = TypeVar("T")
 
 
 def _library() -> str:
@@ -77,3 +80,26 @@ async def wait_in_thread(event: threading.Event, timeout: float) -> bool:
     threading.Thread(target=watch, name="cloudevents-hold", daemon=True).start()
     await wakeup.wait(timeout + 60.0)
     return bool(outcome and outcome[0])
+
+
+async def run_in_thread(work: Callable[[], T]) -> T:
+    """`work()` in a daemon thread, awaited on the running loop (asyncio's or trio's, with
+    no extra installed); cancelling the await abandons the thread to finish on its own."""
+    wakeup = Wakeup()
+    box: list[tuple[bool, Any]] = []
+
+    def run() -> None:
+        try:
+            box.append((True, work()))
+        except BaseException as exc:  # handed to the awaiting coroutine
+            box.append((False, exc))
+        wakeup.set()
+
+    threading.Thread(target=run, name="cloudevents-remote-wait", daemon=True).start()
+    while not box:
+        await wakeup.wait(3600.0)
+    ok, value = box[0]
+    if not ok:
+        raise value
+    result: T = value
+    return result

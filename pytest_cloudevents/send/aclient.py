@@ -23,12 +23,12 @@ from pytest_cloudevents.send.message import (
     Result,
     Sender,
     Tries,
-    chosen_verify,
     classify,
     undelivered,
 )
 from pytest_cloudevents.send.retry import retry_of
 from pytest_cloudevents.send.transports import App, Reply, call_asgi, call_wsgi
+from pytest_cloudevents.tls import chosen_verify
 
 if TYPE_CHECKING:
     import httpx

@@ -8,7 +8,7 @@ import json
 import re
 
 from pytest_cloudevents.criteria.match import Matcher
-from pytest_cloudevents.events import is_event
+from pytest_cloudevents.events import attributes_of, is_event
 from pytest_cloudevents.send.client import Outcome, Result
 from pytest_cloudevents.wire import event_to_json as event_dict
 
@@ -105,7 +105,7 @@ def explain_comparison(op: str, left: object, right: object) -> list[str] | None
         matcher, event = left, right
     else:
         return None
-    attrs = event.get_attributes()  # type: ignore[attr-defined]
+    attrs = attributes_of(event)  # type: ignore[arg-type]
     head = f"CloudEvent(type={attrs.get('type')!r}, id={attrs.get('id')!r}) == {matcher!r}"
     return [head, "the event differs from the match:"] + [
         f"  {line}"

@@ -22,13 +22,13 @@ from pytest_cloudevents.send.message import (
     Sender,
     Tries,
     ValidationError,
-    chosen_verify,
     classify,
     redact,
     undelivered,
 )
 from pytest_cloudevents.send.retry import CountingAdapter, counting, retry_of
 from pytest_cloudevents.send.transports import App, Reply, call_asgi, call_wsgi
+from pytest_cloudevents.tls import chosen_verify
 
 __all__ = ["Client", "Outcome", "Result", "ValidationError", "redact"]
 

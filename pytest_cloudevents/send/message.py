@@ -7,7 +7,6 @@ into ACK, NACK or UNDELIVERED with the reply event.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
@@ -15,7 +14,6 @@ from urllib3.util import Retry
 
 from pytest_cloudevents.config import check_bool, check_mode, check_seconds
 from pytest_cloudevents.events import EventLike, attributes_of, coerce
-from pytest_cloudevents.faults.kinds import check_headers
 from pytest_cloudevents.send.result import (
     Outcome,
     Result,
@@ -27,11 +25,12 @@ from pytest_cloudevents.send.result import (
 from pytest_cloudevents.send.retry import after_error, after_status
 from pytest_cloudevents.send.transports import App, Reply, as_app
 from pytest_cloudevents.spec.rules import Level, check_attributes
-from pytest_cloudevents.tls import trusted_bundle
+from pytest_cloudevents.tls import check_verify
 from pytest_cloudevents.wire import encode, encode_batch, mode_of
 from pytest_cloudevents.wire.compression import CODINGS
 from pytest_cloudevents.wire.compression import compress as compress_body
 from pytest_cloudevents.wire.headers import Headers
+from pytest_cloudevents.wire.message import check_headers
 
 __all__ = [
     "Message",
@@ -251,28 +250,6 @@ def check_compress(coding: object) -> str | None:
     if coding is None or coding in CODINGS:
         return coding
     raise ValueError(f"compress takes 'gzip', 'deflate' or None, not {coding!r}")
-
-
-def check_verify(verify: object) -> bool | str:
-    """`verify=` as given: True, False or the path of a CA bundle (PEM) that exists."""
-    if isinstance(verify, bool):
-        return verify
-    if isinstance(verify, str):
-        if not os.path.isfile(verify):
-            raise ValueError(
-                f"verify takes True, False or the path of a CA bundle (PEM); {verify!r} is not"
-                " a file (a TLS receiver's is receiver.ca_bundle)"
-            )
-        return verify
-    raise TypeError(f"verify takes True, False or a CA bundle path, not {verify!r}")
-
-
-def chosen_verify(verify: bool | str) -> bool | str:
-    """What a client verifies against: with True, the public CAs plus the plugin's own
-    throwaway CA once a TLS receiver made it (so plugin receivers are trusted)."""
-    if verify is True:
-        return trusted_bundle() or True
-    return verify
 
 
 def _target(target: object) -> str | App:

@@ -25,6 +25,9 @@ class Headers(Mapping[str, str]):
     """
 
     __slots__ = ("_names", "_pairs", "lowered")
+    _pairs: tuple[tuple[str, str], ...]
+    _names: dict[str, str]
+    lowered: dict[str, str]
 
     def __init__(self, headers: HeaderLike | None = None) -> None:
         if isinstance(headers, Headers):

@@ -79,7 +79,7 @@ def register(mock: Mock, pattern: re.Pattern[str], app: DeliveryApp) -> None:
             headers, body = _message(kwargs)
             intercepted = Intercepted(
                 app,
-                app_request(_method, str(url), headers, body, app.options.max_body),
+                app_request(_method, str(url), headers, body, app.max_body),
                 _read_timeout(kwargs.get("timeout")),
             )
             answer = await intercepted.run_async()

@@ -15,7 +15,8 @@ from typing import Any
 import httpx
 import respx
 
-from pytest_cloudevents.delivery.app import Answer, DeliveryApp
+from pytest_cloudevents.delivery.app import DeliveryApp
+from pytest_cloudevents.delivery.exchange import Answer
 from pytest_cloudevents.hosts.mock.intercept import Intercepted, app_request
 
 __all__ = ["Router", "register"]
@@ -73,7 +74,7 @@ def _intercepted(request: httpx.Request, body: bytes, app: DeliveryApp) -> Inter
             str(request.url),
             request.headers.multi_items(),
             body,
-            app.options.max_body,
+            app.max_body,
         ),
         float(timeout) if isinstance(timeout, (int, float)) else None,
     )

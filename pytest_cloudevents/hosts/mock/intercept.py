@@ -9,16 +9,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from pytest_cloudevents.delivery.app import (
-    CUT,
-    ELAPSED,
-    GONE,
-    Answer,
-    DeliveryApp,
-    Hold,
-    HoldEnd,
-    Request,
-)
+from pytest_cloudevents.delivery.app import DeliveryApp
+from pytest_cloudevents.delivery.driver import drive, drive_async
+from pytest_cloudevents.delivery.exchange import CUT, ELAPSED, GONE, Answer, Hold, HoldEnd, Request
 from pytest_cloudevents.recording.wakeup import wait_in_thread
 from pytest_cloudevents.wire import Headers
 
@@ -32,16 +25,15 @@ def app_request(
     repeated ones joined), the body cut at `limit` as the server reads it."""
     parts = urlsplit(url)
     # the library framed the body: its length is what arrived
-    lowered = Headers(headers).merged({"Content-Length": str(len(body))})
-    return Request(
-        method=method.upper(),
-        path=unquote(parts.path or "/", encoding="latin-1"),
-        headers=lowered,
-        body=b"" if len(body) > limit else body,
+    return Request.from_http(
+        method,
+        unquote(parts.path or "/", encoding="latin-1"),
+        Headers(headers).merged({"Content-Length": str(len(body))}),
+        body,
+        max_body=limit,
+        declared_length=len(body),
         query=parts.query,
         remote_addr="127.0.0.1",
-        too_large=len(body) > limit,
-        declared_length=len(body),
     )
 
 
@@ -57,11 +49,11 @@ class Intercepted:
 
     def run(self) -> Answer:
         """Run the delivery, blocking this thread in holds."""
-        return self.app.run(self.request, self._hold)
+        return drive(self.app.deliver(self.request), self._hold)
 
     async def run_async(self) -> Answer:
         """Run the delivery, awaiting holds on the running loop."""
-        return await self.app.run_async(self.request, self._hold_async)
+        return await drive_async(self.app.deliver(self.request), self._hold_async)
 
     def _seconds(self, step: Hold) -> tuple[float, bool]:
         """How long to hold, and whether the read timeout is what ends the hold."""

@@ -35,7 +35,7 @@ def register(mock: responses.RequestsMock, pattern: re.Pattern[str], app: Delive
                 str(request.url),
                 request.headers.items(),
                 _body(request.body),
-                app.options.max_body,
+                app.max_body,
             ),
             _read_timeout(getattr(request, "req_kwargs", {})),
         )

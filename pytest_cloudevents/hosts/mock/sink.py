@@ -13,6 +13,7 @@ from pytest_cloudevents.delivery.access import AuthArg, check_auth
 from pytest_cloudevents.delivery.app import DeliveryApp
 from pytest_cloudevents.expect.endpoint import Sink
 from pytest_cloudevents.extras import available, require
+from pytest_cloudevents.recording.store import LocalRecording
 
 if TYPE_CHECKING:
     import responses
@@ -112,9 +113,14 @@ class MockSink(Sink):
         schemas: Mapping[str, Schema] | None = None,
         **settings: Unpack[OptionKeywords],
     ) -> None:
-        super().__init__((options or Options()).merged(settings))
-        self._app.auth = check_auth(auth)
-        self._app.contracts = None if schemas is None else Contracts(schemas)
+        if options is not None and not isinstance(options, Options):
+            raise TypeError(f"options must be an Options, not {options!r}")
+        recording = LocalRecording(
+            (options or Options()).merged(settings),
+            auth=check_auth(auth),
+            contracts=None if schemas is None else Contracts(schemas),
+        )
+        super().__init__(recording)
         parts = urlsplit(url) if isinstance(url, str) else None
         if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(
@@ -124,7 +130,7 @@ class MockSink(Sink):
         self._url = url if parts.path else url + "/"
         boundary = "" if self._url.endswith("/") else r"(?:[/?#]|$)"
         self._pattern = re.compile("^" + re.escape(self._url) + boundary)
-        mocks.register(self._pattern, self._app)
+        mocks.register(self._pattern, DeliveryApp(recording))
 
     @property
     def url(self) -> str:

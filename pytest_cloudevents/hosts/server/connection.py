@@ -5,23 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine, Generator
+from collections.abc import Coroutine
 from concurrent.futures import Executor
 from typing import Any, Final, Protocol
 from urllib.parse import unquote, urlsplit
 
 import h11
 
-from pytest_cloudevents.delivery.app import (
-    CUT,
-    ELAPSED,
-    GONE,
-    Answer,
-    DeliveryApp,
-    Hold,
-    HoldEnd,
-    Request,
-)
+from pytest_cloudevents.delivery.app import DeliveryApp
+from pytest_cloudevents.delivery.driver import Delivering, advance, drive_async
+from pytest_cloudevents.delivery.exchange import CUT, ELAPSED, GONE, Answer, Hold, HoldEnd, Request
 from pytest_cloudevents.hosts.server import limits
 from pytest_cloudevents.hosts.server.mount import Mount, Stream
 from pytest_cloudevents.tls import TLSInfo, describe_peer
@@ -46,23 +39,12 @@ class Server(Protocol):
         """Where user code runs."""
 
 
-#: Bodies larger than this are decoded in the pool rather than on the loop.
-_DECODE_ON_LOOP: Final[int] = 64 * 1024
 #: Bytes a client may pipeline ahead while a delivery is being answered.
 _MAX_AHEAD: Final[int] = 1024 * 1024
 _REFUSED: Final[bytes] = (
     b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 )
 _BODY_METHODS: Final[frozenset[bytes]] = frozenset({b"POST", b"PUT", b"PATCH"})
-
-
-def _advance(steps: Generator[Hold, HoldEnd, Answer], value: HoldEnd | None) -> Hold | Answer:
-    """One step of a delivery: the next Hold, or the final Answer."""
-    try:
-        return steps.send(value)  # type: ignore[arg-type]  # None starts the generator
-    except StopIteration as done:
-        answer: Answer = done.value
-        return answer
 
 
 class Connection(asyncio.Protocol):
@@ -157,12 +139,12 @@ class Connection(asyncio.Protocol):
                     self.transport.write(
                         self.h11.send(h11.InformationalResponse(status_code=100, headers=[]))
                     )
-                if (self.declared or 0) > self.server.app.options.max_body:
+                if (self.declared or 0) > self.server.app.max_body:
                     self._start(self._request())  # 413 at once; the connection then closes
                     return
             elif isinstance(event, h11.Data):
                 self.size += len(event.data)
-                if self.size <= self.server.app.options.max_body:
+                if self.size <= self.server.app.max_body:
                     self.body.append(bytes(event.data))
             elif isinstance(event, h11.EndOfMessage):
                 if not self._start(self._request()):
@@ -180,18 +162,16 @@ class Connection(asyncio.Protocol):
             for name, value in head.headers.raw_items()
         )
         target = urlsplit(head.target.decode("latin-1"))
-        limit = self.server.app.options.max_body
-        declared = self.declared
-        too_large = self.size > limit or (declared is not None and declared > limit)
-        return Request(
-            method=head.method.decode("ascii", "replace"),
-            path=unquote(target.path or "/", encoding="latin-1"),
-            headers=headers,
-            body=b"" if too_large else b"".join(self.body),
+        return Request.from_http(
+            head.method.decode("ascii", "replace"),
+            unquote(target.path or "/", encoding="latin-1"),
+            headers,
+            b"".join(self.body),
+            max_body=self.server.app.max_body,
+            received=self.size,
+            declared_length=self.declared,
             query=target.query,
             remote_addr=self.peer,
-            too_large=too_large,
-            declared_length=declared,
             malformed=malformed,
             incomplete=incomplete,
             tls=self.tls,
@@ -229,19 +209,13 @@ class Connection(asyncio.Protocol):
             self._spawn(self._mounted(mount, request))
             return False
         app = self.server.app
-        pooled = bool(
-            app.handler is not None
-            or len(app.rules)
-            or len(request.body) > _DECODE_ON_LOOP
-            or "content-encoding" in request.headers.lowered  # may inflate to max_body
-        )
+        pooled = app.needs_thread(request)  # the app says whether user code runs
         steps = app.deliver(request)
-        first: Hold | None = None
+        first: Hold | Answer | None = None
         if not pooled:
-            step = _advance(steps, None)
-            if isinstance(step, Answer):
-                return self._respond(step, request, resume=False)
-            first = step
+            first = advance(steps, None)
+            if isinstance(first, Answer):
+                return self._respond(first, request, resume=False)
         self._spawn(self._deliver(steps, first, pooled, request))
         return False
 
@@ -272,7 +246,9 @@ class Connection(asyncio.Protocol):
             if transport is None or transport.is_closing():
                 return
             headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in stream.headers]
-            transport.write(self.h11.send(h11.Response(status_code=200, headers=headers)))
+            transport.write(
+                self.h11.send(h11.Response(status_code=200, headers=headers, reason=b"OK"))
+            )
             async for chunk in stream.chunks:
                 if self.gone or transport.is_closing():
                     break
@@ -286,24 +262,22 @@ class Connection(asyncio.Protocol):
             self._close()
 
     async def _deliver(
-        self,
-        steps: Generator[Hold, HoldEnd, Answer],
-        step: Hold | Answer | None,
-        pooled: bool,
-        request: Request,
+        self, steps: Delivering, first: Hold | Answer | None, pooled: bool, request: Request
     ) -> None:
+        pool = self.server.pool
         loop = asyncio.get_running_loop()
-        value: HoldEnd | None = None
-        while True:
-            if isinstance(step, Hold):
-                value = await self._hold(step)
-            if pooled:
-                step = await loop.run_in_executor(self.server.pool, _advance, steps, value)
-            else:
-                step = _advance(steps, value)
-            if isinstance(step, Answer):
-                break
-        self._respond(step, request, resume=True)
+
+        async def in_pool(steps: Delivering, value: HoldEnd | None) -> Hold | Answer:
+            return await loop.run_in_executor(pool, advance, steps, value)
+
+        try:
+            answer = await drive_async(
+                steps, self._hold, first=first, run=in_pool if pooled else None
+            )
+        except Exception:  # the pool was shut down (stop): nothing more to answer
+            self._close()
+            return
+        self._respond(answer, request, resume=True)
 
     async def _hold(self, step: Hold) -> HoldEnd:
         """Hold a delivery on the loop: a timer, cut short by reset/stop or the client
@@ -342,7 +316,13 @@ class Connection(asyncio.Protocol):
                 (k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.framed_headers()
             ]
             transport.write(
-                self.h11.send(h11.Response(status_code=answer.status, headers=headers))
+                self.h11.send(
+                    h11.Response(
+                        status_code=answer.status,
+                        headers=headers,
+                        reason=answer.reason.encode("latin-1"),
+                    )
+                )
                 + self.h11.send(h11.Data(data=answer.body))
                 + self.h11.send(h11.EndOfMessage())
             )

@@ -8,7 +8,8 @@ import socket
 import ssl
 import threading
 
-from pytest_cloudevents.delivery.app import CUT, DeliveryApp, HoldEnd
+from pytest_cloudevents.delivery.app import DeliveryApp
+from pytest_cloudevents.delivery.exchange import CUT, HoldEnd
 from pytest_cloudevents.hosts.server import limits
 from pytest_cloudevents.hosts.server.connection import Connection, settle
 from pytest_cloudevents.hosts.server.mount import Mount

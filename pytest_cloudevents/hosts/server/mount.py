@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from pytest_cloudevents.delivery.app import Answer, Request
+from pytest_cloudevents.delivery.exchange import Answer, Request
 
 __all__ = ["Mount", "Stream"]
 

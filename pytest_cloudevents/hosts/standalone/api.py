@@ -29,6 +29,7 @@ from typing import Any, Final
 from urllib.parse import parse_qs
 
 from pytest_cloudevents.control_protocol import (
+    MAX_WAIT,
     BadJSON,
     delivery_to_json,
     fault_from_json,
@@ -37,15 +38,14 @@ from pytest_cloudevents.control_protocol import (
     matcher_to_json,
 )
 from pytest_cloudevents.criteria.match import Matcher, match
-from pytest_cloudevents.delivery.app import Answer, Request
+from pytest_cloudevents.delivery.exchange import Answer, Request
 from pytest_cloudevents.expect.endpoint import Sink
-from pytest_cloudevents.faults.kinds import Rule
+from pytest_cloudevents.faults.rules import Rule
 from pytest_cloudevents.hosts.server.mount import Stream
 
-__all__ = ["MAX_WAIT", "ControlAPI"]
+__all__ = ["ControlAPI"]
 
 #: The longest long-poll, in seconds.
-MAX_WAIT: Final[float] = 60.0
 #: Seconds between keep-alive comments on an idle stream.
 KEEPALIVE: Final[float] = 10.0
 _PAGE = {
@@ -152,7 +152,7 @@ class ControlAPI:
         after = _number(query, "after", 0, whole=True)
         wait = min(_number(query, "wait", 0.0), MAX_WAIT)
         keep = _filter(query)
-        log = self.sink._log
+        log = self.sink.recording.log
         deadline = asyncio.get_running_loop().time() + wait
         while True:
             remaining = max(0.0, deadline - asyncio.get_running_loop().time())
@@ -175,10 +175,10 @@ class ControlAPI:
     def _reset(self, request: Request, query: dict[str, list[str]]) -> Answer:
         self.sink.reset()
         self._rules.clear()
-        return _json(200, {"generation": self.sink._log.generation})
+        return _json(200, {"generation": self.sink.recording.log.generation})
 
     def _list_rules(self, request: Request, query: dict[str, list[str]]) -> Answer:
-        live = {id(r) for r in self.sink._app.rules.snapshot()}
+        live = {id(r) for r in self.sink.recording.rules.snapshot()}
         return _json(
             200,
             [_rule_json(i, r) for i, r in self._rules.items() if id(r) in live],
@@ -206,7 +206,7 @@ class ControlAPI:
         return _json(201, _rule_json(ident, rule))
 
     def _clear_rules(self, request: Request, query: dict[str, list[str]]) -> Answer:
-        self.sink._app.rules.clear()
+        self.sink.recording.rules.clear()
         self._rules.clear()
         return _json(200, [])
 
@@ -224,7 +224,7 @@ class ControlAPI:
     async def _events(self, after: int, left: asyncio.Event) -> AsyncIterator[bytes]:
         """Server-sent events: one `delivery` per answered delivery, `reset` when the log
         was cleared, a comment every KEEPALIVE seconds."""
-        log = self.sink._log
+        log = self.sink.recording.log
         _, cursor, generation = log.settled_since(0)
         if after >= 0:
             cursor = min(after, cursor)

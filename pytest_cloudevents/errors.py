@@ -1,0 +1,47 @@
+"""The plugin's exceptions: one base, and a subclass for each kind of trouble a user meets.
+
+Each also derives from the builtin exception 0.2 raised in its place, so code that caught
+`ConnectionError`, `PermissionError`, `ValueError`, `TypeError` or `ImportError` still does.
+Wrong arguments raise plain `TypeError`/`ValueError` (see `validate.py`).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CloudEventsError",
+    "ControlAPIError",
+    "MissingExtra",
+    "NotOnRemote",
+    "RemoteError",
+    "RemoteUnreachable",
+    "TokenRefused",
+]
+
+
+class CloudEventsError(Exception):
+    """Every exception the plugin raises of its own (not argument checks)."""
+
+
+class MissingExtra(CloudEventsError, ImportError):
+    """A feature needs an optional dependency; the message names the extra to install."""
+
+
+class NotOnRemote(CloudEventsError, TypeError):
+    """A `RemoteReceiver` was asked for what a standalone receiver cannot do from here (run
+    Python code, change settings fixed by `serve`)."""
+
+
+class RemoteUnreachable(CloudEventsError, ConnectionError):
+    """The standalone receiver's control API could not be reached."""
+
+
+class TokenRefused(CloudEventsError, PermissionError):
+    """The standalone receiver refused the control API token."""
+
+
+class ControlAPIError(CloudEventsError, ValueError):
+    """The standalone receiver refused a control API call; the message is its own."""
+
+
+class RemoteError(CloudEventsError):
+    """An exception user code raised in a standalone receiver, as its text."""

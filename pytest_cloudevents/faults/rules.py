@@ -1,0 +1,114 @@
+"""Injected faults: a `Rule` (a fault, its `times` and its `when`), and the `RuleList` that
+picks the rule answering a delivery."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from pytest_cloudevents.config import check_whole
+from pytest_cloudevents.criteria.match import Matcher
+from pytest_cloudevents.faults.kinds import Fault, Flaky, is_fault
+
+if TYPE_CHECKING:
+    from pytest_cloudevents.recording.delivery import Delivery
+
+__all__ = ["Rule", "RuleList", "When"]
+
+When = Matcher | Callable[["Delivery"], bool] | None
+
+
+class Rule:
+    """An injected fault with its remaining uses and its condition.
+
+    `hits` counts the deliveries it answered; `times=None` means unlimited.
+    """
+
+    def __init__(self, fault: Fault, times: int | None, when: When) -> None:
+        if not is_fault(fault):
+            raise TypeError(f"inject takes a fault from pytest_cloudevents.faults, not {fault!r}")
+        if times is not None:
+            check_whole("times (None for unlimited)", times, minimum=1)
+        if when is not None and not callable(when) and not isinstance(when, Matcher):
+            raise TypeError(f"when must be match(...) or a predicate on the Delivery, not {when!r}")
+        self.fault = fault
+        self.times = times
+        self.when = when
+        self.hits = 0
+
+    def applies_to(self, delivery: Delivery) -> bool:
+        """True when `when` holds for the delivery (any of its events, for a match)."""
+        if self.when is None:
+            return True
+        if isinstance(self.when, Matcher):
+            return any(self.when.matches(e) for e in delivery.events)
+        return bool(self.when(delivery))
+
+    @property
+    def exhausted(self) -> bool:
+        """True once `times` uses are spent."""
+        return self.times is not None and self.hits >= self.times
+
+    def __repr__(self) -> str:
+        return f"Rule({self.fault.name}, times={self.times}, hits={self.hits})"
+
+
+class RuleList:
+    """Rules in injection order; `pick` applies the first that fits, thread-safely."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rules: list[Rule] = []
+
+    def add(self, fault: Fault, times: int | None, when: When, seed: int) -> Rule:
+        """Append a rule; a `flaky` fault without a seed takes `seed`."""
+        if isinstance(fault, Flaky):
+            chosen = fault.seed if fault.seed is not None else seed
+            fault = replace(fault, seed=chosen, _rng=random.Random(chosen))
+        rule = Rule(fault, times, when)
+        with self._lock:
+            self._rules.append(rule)
+        return rule
+
+    def pick(self, delivery: Delivery) -> Fault | None:
+        """The fault for this delivery, using one of its rule's `times`; None for none.
+
+        `when` predicates run outside the list's lock (they may call back into the
+        receiver); whatever they raise propagates. A flaky draw that does not fire counts
+        as a rule that did not match.
+        """
+        if not self._rules:  # no rule injected: nothing to lock for
+            return None
+        with self._lock:
+            rules = list(self._rules)
+        for rule in rules:
+            if rule.exhausted or not rule.applies_to(delivery):
+                continue
+            with self._lock:
+                if rule.exhausted or rule not in self._rules:  # used up or cleared meanwhile
+                    continue
+                fault = rule.fault
+                if isinstance(fault, Flaky):
+                    if not fault.draw():
+                        continue
+                    fault = fault.fault
+                rule.hits += 1
+                return fault
+        return None
+
+    def snapshot(self) -> list[Rule]:
+        """The rules, in injection order."""
+        with self._lock:
+            return list(self._rules)
+
+    def clear(self) -> None:
+        """Remove every rule."""
+        with self._lock:
+            self._rules.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._rules)

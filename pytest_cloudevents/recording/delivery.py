@@ -1,0 +1,96 @@
+"""`Delivery`: one HTTP request that carried a message, whatever became of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, final
+
+from pytest_cloudevents.events import CloudEvent, attributes_of
+from pytest_cloudevents.spec.rules import Violation
+from pytest_cloudevents.tls import TLSInfo
+from pytest_cloudevents.wire import Headers, WireMode
+
+__all__ = ["Delivery", "DeliveryOutcome"]
+
+DeliveryOutcome = Literal["pending", "accepted", "rejected", "faulted", "error", "abandoned"]
+
+
+@final
+@dataclass(frozen=True, eq=False)
+class Delivery:
+    """One HTTP request that carried a message, whatever became of it.
+
+    A value: readers (tests, predicates, the page) see it as it was when they read it. The
+    delivery app makes a new version at each step (`dataclasses.replace`), and the log keeps
+    the latest one of each `seq`.
+
+    `events` are the events the message decoded to (also for a faulted delivery, so that
+    `attempts` can find them; empty when rejected). `outcome` is `pending` while a delay
+    holds it. `status` is None where the connection was dropped without a response (or
+    the client went away: `abandoned`). `fault` names the fault that answered, `error`
+    holds the exception a handler or predicate raised.
+    """
+
+    seq: int
+    received_at: float
+    timestamp: datetime
+    method: str
+    path: str
+    query: str
+    headers: Headers
+    body: bytes
+    remote_addr: str | None
+    mode: WireMode | None = None
+    events: list[CloudEvent] = field(default_factory=list)
+    outcome: DeliveryOutcome = "pending"
+    status: int | None = None
+    violations: list[Violation] = field(default_factory=list)
+    warnings: list[Violation] = field(default_factory=list)
+    fault: str | None = None
+    error: BaseException | None = None
+    tls: TLSInfo | None = None
+    content_encoding: str | None = None
+
+    @property
+    def event(self) -> CloudEvent:
+        """The only event of the delivery; raises for a batch or a rejected message."""
+        if len(self.events) != 1:
+            raise ValueError(
+                f"delivery {self.seq} carries {len(self.events)} events, not one;"
+                " use .events for a batch"
+            )
+        return self.events[0]
+
+    @property
+    def codes(self) -> list[str]:
+        """The codes of the MUST violations that rejected it (empty otherwise)."""
+        return [v.code for v in self.violations]
+
+    def summary(self, number: int | None = None) -> str:
+        """One line for the delivery log: the number (`seq` unless given), method, path,
+        mode, type, id, outcome, status and violation codes."""
+        first = self.events[0] if self.events else None
+        if first is not None:
+            attributes = attributes_of(first)
+        elif self.mode in ("binary", None):  # a rejected binary message: what its headers say
+            attributes = {k: self.headers.get(f"ce-{k}") for k in ("type", "id")}
+        else:
+            attributes = {}
+        kind = attributes.get("type") or "-"
+        ident = attributes.get("id") or "-"
+        if len(self.events) > 1:
+            kind, ident = f"{kind} (+{len(self.events) - 1} more)", f"{ident},..."
+        status = "no response" if self.status is None else str(self.status)
+        shown = self.seq if number is None else number
+        line = (
+            f"#{shown} {self.method} {self.path} {self.mode or '-'} type={kind}"
+            f" id={ident} -> {self.outcome} {status}"
+        )
+        if self.fault:
+            line += f" fault={self.fault}"
+        if self.violations:
+            line += " [" + ", ".join(self.codes) + "]"
+        if self.error is not None:
+            line += f" error={type(self.error).__name__}: {self.error}"
+        return line
