@@ -34,9 +34,9 @@ from pytest_cloudevents import Options, Receiver, match
 from pytest_cloudevents.delivery.app import DeliveryApp
 from pytest_cloudevents.delivery.driver import drive
 from pytest_cloudevents.delivery.exchange import Request
-from pytest_cloudevents.recording.store import LocalRecording
 from pytest_cloudevents.expect.endpoint import Sink
 from pytest_cloudevents.hosts.mock import Mocks, MockSink
+from pytest_cloudevents.recording.store import LocalRecording
 from pytest_cloudevents.wire import Headers
 from pytest_cloudevents.wire.jsontext import BYTES_PER_VALUE
 

@@ -1,7 +1,7 @@
 """The console script `pytest-cloudevents` (also `python -m pytest_cloudevents`):
 
     pytest-cloudevents serve [--host H] [--port P] [--lax] [--ack-status S] [--max-body N]
-                             [--tls] [--auth TOKEN] [--control-prefix /_ce/]
+                             [--tls] [--token TOKEN] [--control-prefix /_ce/]
                              [--advertise-host NAME]
     pytest-cloudevents check URL [--json] [--header 'Name: value'] [--timeout S]
 
@@ -47,11 +47,13 @@ def _parser() -> argparse.ArgumentParser:
         help="serve HTTPS from a throwaway CA (extra tls); its CA bundle path is printed",
     )
     serve.add_argument(
-        "--auth",
+        "--token",
+        "--auth",  # its 0.2 name
+        dest="token",
         metavar="TOKEN",
-        default=os.environ.get("CE_AUTH_TOKEN"),
+        default=os.environ.get("CE_TOKEN") or os.environ.get("CE_AUTH_TOKEN"),
         help="require 'Authorization: Bearer TOKEN' on the control API (default: the"
-        " CE_AUTH_TOKEN environment variable)",
+        " CE_TOKEN environment variable; --auth and CE_AUTH_TOKEN are its 0.2 names)",
     )
     serve.add_argument(
         "--control-prefix", default="/_ce/", help="where the control API and page live"
@@ -91,7 +93,7 @@ def _serve(args: argparse.Namespace) -> int:
             ack_status=args.ack_status,
             max_body=args.max_body,
             control_prefix=args.control_prefix,
-            token=args.auth,
+            token=args.token,
             tls=args.tls,
         )
     except (ImportError, OSError, TypeError, ValueError) as exc:

@@ -157,7 +157,7 @@ def test_a_when_predicate_that_raises_is_an_error_delivery(endpoint: Sink) -> No
 
 
 def test_a_handler_returning_garbage_or_flaky_is_an_error(endpoint: Sink) -> None:
-    endpoint.handle(lambda event: faults.flaky(0.5, faults.status(503)))
+    endpoint.handle(lambda event: faults.flaky(0.5, faults.status(503)))  # type: ignore[arg-type,return-value]
     assert post(endpoint, "a").status_code == 500
     endpoint.handle(lambda event: 42)  # type: ignore[arg-type,return-value]
     assert post(endpoint, "b").status_code == 500

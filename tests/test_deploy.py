@@ -49,7 +49,7 @@ def test_the_kubernetes_manifests_match_the_cli() -> None:
     [exposed] = service["spec"]["ports"]
     assert exposed["targetPort"] == port["name"]
     assert service["spec"]["selector"] == deployment["spec"]["template"]["metadata"]["labels"]
-    assert container["env"][0]["name"] == "CE_AUTH_TOKEN"
+    assert container["env"][0]["name"] == "CE_TOKEN"
 
 
 def test_the_knative_service_matches_the_cli() -> None:

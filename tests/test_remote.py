@@ -23,7 +23,7 @@ def served() -> Iterator[Served]:
 
 @pytest.fixture
 def remote(served: Served) -> Iterator[RemoteReceiver]:
-    with RemoteReceiver(served.url, auth="tok") as receiver:
+    with RemoteReceiver(served.url, token="tok") as receiver:
         receiver.reset()
         yield receiver
 

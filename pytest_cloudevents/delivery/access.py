@@ -29,10 +29,18 @@ def presented_token(headers: Mapping[str, str]) -> str | None:
 
 
 def token_matches(presented: str | None, expected: bytes) -> bool:
-    """Whether `presented` is the token, compared in constant time (any characters)."""
+    """Whether `presented` is the token, compared in constant time (any characters).
+
+    A header value arrives as latin-1 text (its bytes as sent), a query parameter as
+    decoded text: the token's UTF-8 bytes match either."""
     if presented is None:
         return False
-    return hmac.compare_digest(presented.encode("utf-8", "surrogatepass"), expected)
+    matched = hmac.compare_digest(presented.encode("utf-8", "surrogatepass"), expected)
+    try:
+        raw = presented.encode("latin-1")
+    except UnicodeEncodeError:
+        return matched
+    return hmac.compare_digest(raw, expected) or matched
 
 
 @final

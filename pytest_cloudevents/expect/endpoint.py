@@ -102,14 +102,22 @@ class Sink:
         matcher = combine(match, criteria)
         return [e for e in self._log.events() if matcher.matches(e)]
 
-    def attempts(self, event_id: str | None = None, **criteria: Any) -> Attempts:
-        """The deliveries (any outcome but rejected) carrying an event with this id and
-        meeting `criteria`, in order."""
-        if event_id is not None:
+    def attempts(self, event_id: str | Matcher | None = None, **criteria: Any) -> Attempts:
+        """The deliveries (any outcome but rejected) carrying an event with this id (or
+        that `match(...)`) and meeting `criteria`, in order."""
+        given: Matcher | None = None
+        if isinstance(event_id, Matcher):
+            given = event_id
+        elif isinstance(event_id, str):
             criteria["id"] = event_id
-        if not criteria:
+        elif event_id is not None:
+            raise TypeError(
+                f"attempts takes an event id (str) or match(...), not {event_id!r};"
+                " e.g. attempts('order-1') or attempts(type='com.example.x')"
+            )
+        if given is None and not criteria:
             raise TypeError("attempts needs an event id or criteria, e.g. attempts('order-1')")
-        matcher = combine(None, criteria)
+        matcher = combine(given, criteria)
         found = [d for d in self._log.snapshot() if any(matcher.matches(e) for e in d.events)]
         return Attempts(found)
 
@@ -274,8 +282,20 @@ class Sink:
         return out
 
     def describe(self) -> str:
-        """A title line and the delivery log."""
-        return f"{self!r}\n{self._log.describe()}"
+        """A title line, the delivery log, and the attempts of every event delivered more
+        than once, with the gaps between them (the picture of a retry backoff)."""
+        lines = [repr(self), self._log.describe()]
+        by_id: dict[str, list[Delivery]] = {}
+        for d in self._log.snapshot():
+            if d.events:
+                by_id.setdefault(str(attributes_of(d.events[0]).get("id")), []).append(d)
+        for ident, tries in by_id.items():
+            if len(tries) > 1:
+                attempts = Attempts(tries)
+                statuses = ", ".join("none" if s is None else str(s) for s in attempts.statuses)
+                gaps = ", ".join(f"{g:.3f}s" for g in attempts.gaps)
+                lines.append(f"  attempts of id={ident}: {statuses}; gaps {gaps}")
+        return "\n".join(lines)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -364,7 +384,9 @@ class _Wait:
     ) -> _Wait:
         if count is not None:
             check_whole("count", count, minimum=0)
-        wanted = 1 if count is None else max(count, 1)
+        # count=0 is reached at once: it checks now, as assert_not_received() does (to
+        # watch for a while, use assert_not_received(within=seconds))
+        wanted = 1 if count is None else count
 
         def verdict(wait: _Wait, found: list[CloudEvent], ok: bool) -> str | None:
             if count is None and not found:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_cloudevents.config import Options
+from pytest_cloudevents.errors import NotOnRemote
 from pytest_cloudevents.expect.endpoint import Sink
 from pytest_cloudevents.extras import require
 from pytest_cloudevents.hosts.receiver import Receiver
@@ -76,13 +77,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         metavar="URL",
         help="make ce_receiver a RemoteReceiver driving the standalone receiver at URL"
-        " (pytest-cloudevents serve); its token comes from --ce-remote-token or CE_AUTH_TOKEN",
+        " (pytest-cloudevents serve); its token comes from --ce-remote-token or CE_TOKEN",
     )
     group.addoption(
         "--ce-remote-token",
         default=None,
         metavar="TOKEN",
-        help="the standalone receiver's --auth token (default: the CE_AUTH_TOKEN variable)",
+        help="the standalone receiver's --token (default: the CE_TOKEN variable)",
     )
     parser.addini(
         "cloudevents_strict", "reject messages that break MUST rules", type="bool", default=True
@@ -200,8 +201,12 @@ def ce_session_receiver(pytestconfig: pytest.Config) -> Iterator[Receiver | Remo
     `RemoteReceiver` of that standalone receiver."""
     remote = pytestconfig.getoption("ce_remote")
     if remote:
-        token = pytestconfig.getoption("ce_remote_token") or os.environ.get("CE_AUTH_TOKEN")
-        with RemoteReceiver(remote, auth=token, options=session_options(pytestconfig)) as sink:
+        token = (
+            pytestconfig.getoption("ce_remote_token")
+            or os.environ.get("CE_TOKEN")
+            or os.environ.get("CE_AUTH_TOKEN")  # its 0.2 name
+        )
+        with RemoteReceiver(remote, token=token, options=session_options(pytestconfig)) as sink:
             yield sink
         return
     receiver = Receiver(
@@ -223,7 +228,10 @@ def ce_receiver(
     service under test at `ce_receiver.url`."""
     receiver = ce_session_receiver
     receiver.reset()
-    receiver.options = options_for(request.node)
+    try:
+        receiver.options = options_for(request.node)
+    except NotOnRemote as exc:  # a marker asks what a standalone receiver fixes itself
+        raise pytest.UsageError(f"{request.node.nodeid} under --ce-remote: {exc}") from None
     _state(request.node).sinks.append(receiver)
     return receiver
 

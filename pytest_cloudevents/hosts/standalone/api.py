@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import itertools
 import json
 from collections.abc import AsyncIterator, Callable
@@ -38,6 +37,7 @@ from pytest_cloudevents.control_protocol import (
     matcher_to_json,
 )
 from pytest_cloudevents.criteria.match import Matcher, match
+from pytest_cloudevents.delivery.access import presented_token, token_matches
 from pytest_cloudevents.delivery.exchange import Answer, Request
 from pytest_cloudevents.expect.endpoint import Sink
 from pytest_cloudevents.faults.rules import Rule
@@ -77,6 +77,7 @@ class ControlAPI:
         self.sink = sink
         self.prefix = prefix
         self.token = token
+        self._expected = b"" if token is None else token.encode("utf-8")
         self._ids = itertools.count(1)
         self._rules: dict[int, Rule] = {}
         self._routes: dict[tuple[str, str], Callable[[Request, dict[str, list[str]]], Any]] = {
@@ -132,12 +133,11 @@ class ControlAPI:
     def _authorize(self, request: Request, query: dict[str, list[str]]) -> None:
         if self.token is None:
             return
-        given = request.headers.get("authorization", "")
-        presented = given[7:].strip() if given.lower().startswith("bearer ") else None
+        presented = presented_token(request.headers)
         if presented is None:
             tokens = query.get("token")
             presented = tokens[0] if tokens else None
-        if presented is None or not hmac.compare_digest(presented, self.token):
+        if not token_matches(presented, self._expected):
             raise Refused(401, "this receiver needs its token: send Authorization: Bearer <token>")
 
     # -- routes ----------------------------------------------------------------------------

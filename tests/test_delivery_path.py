@@ -1,0 +1,337 @@
+"""Regressions of the one delivery path (issue 25): each test is named for a defect that 0.2
+had because a step was written in several places, and goes through the public API."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pytest
+import requests
+from flask import Flask, request
+from helpers import attr, binary
+
+from pytest_cloudevents import (
+    AsyncClient,
+    Client,
+    EventFactory,
+    Receiver,
+    RemoteReceiver,
+    faults,
+    match,
+)
+from pytest_cloudevents.control import Standalone
+from pytest_cloudevents.errors import NotOnRemote
+
+
+@pytest.fixture
+def standalone() -> Iterator[Standalone]:
+    with Standalone(token="tök-en") as receiver:
+        yield receiver
+
+
+def _post_all(url: str, count: int) -> list[int]:
+    """`count` concurrent binary deliveries; their statuses."""
+    statuses: list[int] = []
+
+    def one(i: int) -> None:
+        statuses.append(requests.post(url, headers=binary(ce_id=f"c-{i}"), data=b"{}").status_code)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    return statuses
+
+
+def test_a_slow_auth_callable_runs_off_the_loop_and_does_not_serialise_connections() -> None:
+    """0.2 ran `auth=` on the loop thread: 4 deliveries behind a 0.5 s check took 2 s.
+    Now it is user code, run in the pool: the other deliveries overlap with it."""
+    inside = threading.Semaphore(0)
+    together = threading.Event()
+    count = [0]
+    lock = threading.Lock()
+
+    def slow(headers: Mapping[str, str]) -> bool:
+        with lock:
+            count[0] += 1
+            if count[0] >= 2:
+                together.set()  # two checks ran at once: the loop was not blocked
+        inside.release()
+        together.wait(5)
+        return True
+
+    with Receiver(auth=slow) as receiver:
+        assert sorted(_post_all(receiver.url, 2)) == [202, 202]
+        assert together.is_set()
+
+
+def test_an_exception_inside_the_delivery_is_recorded_as_an_error_answered_500() -> None:
+    """0.2: a schema with an unresolvable `$ref` dropped the connection with nothing
+    recorded (and, with a handler set, the client hung to its timeout)."""
+    schema = {"$ref": "https://schemas.invalid/nowhere.json"}
+    with Receiver(schemas={"com.example.x": schema}) as receiver:
+        receiver.handle(lambda event: None)
+        response = requests.post(
+            receiver.url, headers=binary(ce_type="com.example.x"), data=b"{}", timeout=5
+        )
+        assert response.status_code == 500
+        [delivery] = receiver.deliveries
+        assert delivery.outcome == "error" and delivery.error is not None
+        assert response.headers["Content-Type"].startswith("text/plain")
+
+
+def _echo_source_app() -> Flask:
+    app = Flask("echo")
+
+    @app.post("/")
+    def receive() -> tuple[str, int]:
+        return ",".join(request.headers.getlist("Ce-Source")), 200
+
+    return app
+
+
+def test_a_header_override_replaces_the_encoded_header_in_every_transport() -> None:
+    """0.2: requests let the override win, httpx sent both values (the receiver rejected
+    the event), in-process WSGI dropped the override and joined Ce-Source."""
+    event = EventFactory(1).make("com.example.x", source="/encoded")
+    override = {"CE-Source": "/override"}
+    with Receiver() as receiver:
+        with Client() as client:
+            assert client.send(event, to=receiver.url, headers=override).is_ack
+            reply = client.send(event, to=_echo_source_app(), headers=override)
+            assert reply.body == b"/override"
+
+        async def send_async() -> bool:
+            async with AsyncClient() as aclient:
+                result = await aclient.send(event, to=receiver.url, headers=override)
+                return result.is_ack
+
+        assert asyncio.run(send_async())
+        sources = [attr(e, "source") for e in receiver.events]
+        assert sources == ["/override", "/override"]
+        assert receiver.rejected == []
+
+
+def test_a_2xx_status_fault_is_accepted_and_its_events_are_received() -> None:
+    """0.2: `faults.status(204)` was an ACK to the producer but nothing received."""
+    with Receiver() as receiver:
+        receiver.inject(faults.status(204), times=1)
+        response = requests.post(receiver.url, headers=binary(ce_id="s-204"), data=b"{}")
+        assert response.status_code == 204
+        receiver.assert_received(id="s-204", count=1)
+        [delivery] = receiver.deliveries
+        assert (delivery.outcome, delivery.status, delivery.fault) == (
+            "accepted",
+            204,
+            "status(204)",
+        )
+
+
+def test_a_reply_with_a_body_on_204_is_refused_when_it_is_built() -> None:
+    """0.2: `faults.reply(event, status=204)` was logged `accepted 204` while the producer
+    saw a dropped connection (a 204 cannot carry the reply's body)."""
+    event = EventFactory(2).make("com.example.reply", data={"ok": True})
+    with pytest.raises(ValueError, match="204 response has no body"):
+        faults.reply(event, status=204)
+    with pytest.raises(ValueError, match="304 response has no body"):
+        faults.status(304, body=b"x")
+    with pytest.raises(ValueError, match="latin-1"):
+        faults.status(503, headers={"X-Why": "過負荷"})
+
+
+def test_a_non_ascii_control_api_token_is_checked_not_a_500(standalone: Standalone) -> None:
+    """0.2: two bearer checks, one of which raised on a non-ASCII token (500)."""
+    url = standalone.control_url + "rules"
+    wrong = requests.get(url, headers={"Authorization": "Bearer wrong-tök"})
+    assert wrong.status_code == 401
+    right = requests.get(url, headers={"Authorization": "Bearer tök-en".encode()})
+    assert right.status_code == 200
+
+
+def test_a_remote_receiver_refuses_the_settings_serve_fixes(standalone: Standalone) -> None:
+    """0.2: `RemoteReceiver(strict=False, ack_status=200)` was silently ignored."""
+    with pytest.raises(NotOnRemote, match="strict"):
+        RemoteReceiver(standalone.url, token="tök-en", strict=False)
+    with pytest.raises(TypeError, match="ack_status"):
+        RemoteReceiver(standalone.url, token="tök-en", ack_status=200)
+    with RemoteReceiver(standalone.url, token="tök-en", wait_timeout=1.0) as remote:
+        assert remote.options.wait_timeout == 1.0  # what applies here is taken
+
+
+def test_a_marker_a_remote_receiver_cannot_honour_is_a_usage_error(
+    pytester: pytest.Pytester, standalone: Standalone
+) -> None:
+    """0.2: `@pytest.mark.cloudevents(strict=False)` under `--ce-remote` was ignored."""
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.cloudevents(strict=False)
+        def test_lax(ce_receiver):
+            pass
+
+        @pytest.mark.cloudevents(check_rejected=False)
+        def test_local_setting(ce_receiver):
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        f"--ce-remote={standalone.url}", "--ce-remote-token=tök-en", "-p", "no:randomly"
+    )
+    result.assert_outcomes(errors=1, passed=1)
+    result.stdout.fnmatch_lines(["*under --ce-remote*cannot change*strict*serve*--lax*"])
+
+
+def test_assert_received_count_0_checks_at_once_like_assert_not_received() -> None:
+    """0.2: `assert_received(count=0)` watched the whole timeout; now it checks now, as
+    `assert_not_received()` does."""
+    with Receiver(wait_timeout=30.0) as receiver:
+        started = time.monotonic()
+        assert receiver.assert_received(type="com.example.none", count=0) == []
+        receiver.assert_not_received(type="com.example.none")
+        assert time.monotonic() - started < 5.0
+        requests.post(receiver.url, headers=binary(ce_type="com.example.one"), data=b"{}")
+        with pytest.raises(AssertionError, match="exactly 0"):
+            receiver.assert_received(type="com.example.one", count=0)
+
+
+def test_attempts_takes_a_match() -> None:
+    """0.2: `attempts(match(...))` crashed inside the plugin."""
+    with Receiver() as receiver:
+        receiver.inject(faults.status(503), times=1)
+        for _ in range(2):
+            requests.post(receiver.url, headers=binary(ce_id="a-1"), data=b"{}")
+        assert receiver.attempts(match(id="a-1")).statuses == [503, 202]
+        assert receiver.attempts(match(type="com.example.test"), id="a-1").count == 2
+        with pytest.raises(TypeError, match="event id"):
+            receiver.attempts(5)  # type: ignore[arg-type]
+
+
+def test_remote_wait_for_async_needs_no_extra(tmp_path: Path, standalone: Standalone) -> None:
+    """0.2: `RemoteReceiver.wait_for_async` failed with a bare ModuleNotFoundError (anyio)
+    on a core install. It is checked with anyio and httpx made unimportable."""
+    script = tmp_path / "core.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import asyncio, sys
+            sys.modules["anyio"] = None
+            sys.modules["httpx"] = None
+            import requests
+            from pytest_cloudevents import RemoteReceiver
+
+            async def main():
+                with RemoteReceiver({standalone.url!r}, token="tök-en") as remote:
+                    task = asyncio.get_running_loop().run_in_executor(
+                        None,
+                        lambda: requests.post(
+                            {standalone.url!r},
+                            headers={{"ce-specversion": "1.0", "ce-id": "r1",
+                                      "ce-source": "/s", "ce-type": "com.example.x"}},
+                            data=b"{{}}",
+                        ),
+                    )
+                    [event] = await remote.wait_for_async(id="r1", timeout=10)
+                    await task
+                    print("woke", event["id"] if hasattr(event, "__getitem__") else "r1")
+
+            asyncio.run(main())
+            """
+        )
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "woke r1" in done.stdout
+
+
+def _raw_status_line(url: str, headers: dict[str, str]) -> tuple[bytes, bytes]:
+    host, port = url.split("//")[1].rstrip("/").split(":")
+    lines = ["POST / HTTP/1.1", f"Host: {host}", "Content-Length: 2", "Connection: close"]
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n{}").encode())
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head = data.split(b"\r\n\r\n", 1)[0]
+    return head.split(b"\r\n")[0], head
+
+
+def test_every_answer_has_a_reason_phrase_and_a_401_has_a_content_type() -> None:
+    """0.2: `HTTP/1.1 202 ` with no reason phrase (azure-core: invalid status ''), and a
+    401 without Content-Type (azure-core raised DecodeError)."""
+    with Receiver(auth="s3cret") as receiver:
+        line, _ = _raw_status_line(receiver.url, {**binary(), "Authorization": "Bearer s3cret"})
+        assert line == b"HTTP/1.1 202 Accepted"
+        line, head = _raw_status_line(receiver.url, binary())
+        assert line == b"HTTP/1.1 401 Unauthorized"
+        assert b"\r\nContent-Type: text/plain; charset=utf-8" in head
+        assert receiver.assert_rejected("unauthorized")
+
+
+def test_a_producer_refused_by_a_callable_is_not_told_to_send_a_bearer_token() -> None:
+    with Receiver(auth=lambda headers: headers.get("x-key") == "k") as receiver:
+        response = requests.post(receiver.url, headers=binary(), data=b"{}")
+        assert response.status_code == 401
+        assert "Bearer" not in response.text and "auth= check" in response.text
+        receiver.assert_rejected("unauthorized")
+
+
+def test_header_names_are_recorded_as_sent() -> None:
+    """0.2 title-cased them (`Ce-Bad_Name`) although the docs say 'as sent'."""
+    with Receiver(strict=False) as receiver:
+        headers = {**binary(), "ce-bad_name": "x", "X-MiXeD": "y"}
+        requests.post(receiver.url, headers=headers, data=b"{}")
+        [delivery] = receiver.deliveries
+        names = list(delivery.headers)
+        assert "ce-bad_name" in names and "X-MiXeD" in names
+        assert delivery.headers["x-mixed"] == "y"  # lookups stay case-insensitive
+
+
+def test_a_rejected_binary_delivery_shows_type_and_id_in_the_report(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        """
+        import requests
+
+        def test_reject(ce_receiver):
+            headers = {"ce-specversion": "1.0", "ce-id": "bad-1", "ce-type": "com.example.t"}
+            requests.post(ce_receiver.url, headers=headers, data=b"{}")
+            assert False
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*#1 POST / binary type=com.example.t id=bad-1 -> rejected 400 [[]missing-source[]]*"]
+    )
+
+
+def test_the_report_shows_the_gaps_between_attempts(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import requests
+        from pytest_cloudevents import faults
+
+        def test_retries(ce_receiver):
+            ce_receiver.inject(faults.status(503), times=2)
+            headers = {"ce-specversion": "1.0", "ce-id": "r-1", "ce-source": "/s",
+                       "ce-type": "com.example.t"}
+            for _ in range(3):
+                requests.post(ce_receiver.url, headers=headers, data=b"{}")
+            assert False
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*attempts of id=r-1: 503, 503, 202; gaps *s, *s*"])
