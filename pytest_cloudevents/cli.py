@@ -22,6 +22,8 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
+from pytest_cloudevents.config import DEFAULTS, default
+
 __all__ = ["main"]
 
 
@@ -33,13 +35,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = commands.add_parser("serve", help="run a standalone receiver until interrupted")
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8080, help="port (default 8080; 0: any)")
+    serve.add_argument(
+        "--host", default=default("host"), help=f"address to bind (default {default('host')})"
+    )
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=default("serve_port"),
+        help=f"port (default {default('serve_port')}; 0: any)",
+    )
     serve.add_argument("--advertise-host", help="the host name to show in the printed URL")
     serve.add_argument("--lax", action="store_true", help="accept MUST violations as warnings")
-    serve.add_argument("--ack-status", type=int, default=202, help="default answer (202)")
     serve.add_argument(
-        "--max-body", type=int, default=10 * 1024 * 1024, help="largest body in bytes"
+        "--ack-status",
+        type=int,
+        default=default("ack_status"),
+        help=f"{DEFAULTS['ack_status'].help} ({default('ack_status')})",
+    )
+    serve.add_argument(
+        "--max-body", type=int, default=default("max_body"), help=DEFAULTS["max_body"].help
     )
     serve.add_argument(
         "--tls",
@@ -56,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
         " CE_TOKEN environment variable; --auth and CE_AUTH_TOKEN are its 0.2 names)",
     )
     serve.add_argument(
-        "--control-prefix", default="/_ce/", help="where the control API and page live"
+        "--control-prefix", default=default("control_prefix"), help=DEFAULTS["control_prefix"].help
     )
     check = commands.add_parser("check", help="score a consumer against the CloudEvents spec")
     check.add_argument("url", help="the consumer's URL")
@@ -69,7 +83,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="'NAME: VALUE'",
         help="a header to send with every message (repeatable), e.g. an Authorization",
     )
-    check.add_argument("--timeout", type=float, default=5.0, help="seconds per message (5)")
+    check.add_argument(
+        "--timeout",
+        type=float,
+        default=default("send_timeout"),
+        help=f"seconds per message ({default('send_timeout'):g})",
+    )
     return parser
 
 

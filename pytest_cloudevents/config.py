@@ -1,81 +1,77 @@
-"""The one frozen options object of receivers and sinks, and the argument checks every
-public call uses.
+"""The settings of receivers and sinks, and `DEFAULTS`: the one table of every default.
 
-The command line, the ini file and the `cloudevents` marker merge into one `Options`
-(with `dataclasses.replace`); `Receiver`, `MockSink` and the fixtures take it whole.
+`Options` (what a receiver or sink runs with), the ini keys, the command-line options, the
+`cloudevents` marker, the `serve` command and the catalogue of invalid messages all read
+their defaults from `DEFAULTS`, so a default is written once. The command line, the ini
+file and the marker merge into one frozen `Options` (`Options.merged`).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from typing import Any, Final, Literal, TypedDict
+from typing import Any, Final, TypedDict
 
-__all__ = [
-    "MODES",
-    "Mode",
-    "OptionKeywords",
-    "Options",
-    "check_bool",
-    "check_mode",
-    "check_seconds",
-    "check_whole",
-]
+from pytest_cloudevents.validate import check_bool, check_seconds, check_whole
 
-#: How a single event goes on the wire (a batch has its own call).
-Mode = Literal["binary", "structured"]
-MODES: Final[tuple[Mode, ...]] = ("binary", "structured")
-#: Longer than any test should wait; also keeps `threading` timeouts in range.
-MAX_SECONDS: Final[float] = 24 * 3600.0
+__all__ = ["DEFAULTS", "Default", "OptionKeywords", "Options", "default"]
 
 
-def check_whole(
-    name: str, value: object, *, minimum: int | None = None, maximum: int | None = None
-) -> int:
-    """`value` as an int (never a bool) within the bounds; TypeError/ValueError otherwise."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be a whole number, not {value!r}")
-    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-        if maximum is None:
-            bounds = f">= {minimum}"
-        elif minimum is None:
-            bounds = f"<= {maximum}"
-        else:
-            bounds = f"from {minimum} to {maximum}"
-        raise ValueError(f"{name} must be a whole number {bounds}, not {value!r}")
-    return value
+@dataclass(frozen=True)
+class Default:
+    """One setting: its default `value`, what it does, and where users set it: the ini key,
+    whether the `cloudevents` marker takes it, and the `serve` flag."""
+
+    value: Any
+    help: str
+    ini: str | None = None
+    marker: bool = False
+    serve: str | None = None
 
 
-def check_seconds(
-    name: str, value: object, *, positive: bool = False, maximum: float = MAX_SECONDS
-) -> float:
-    """`value` as finite seconds: >= 0 (or > 0 when `positive`) and at most `maximum`."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number of seconds, not {value!r}")
-    number = float(value)
-    low_ok = number > 0 if positive else number >= 0
-    if math.isnan(number) or not low_ok or number > maximum:
-        low = "> 0" if positive else ">= 0"
-        raise ValueError(
-            f"{name} must be a finite number of seconds {low} and at most {maximum:g},"
-            f" not {value!r}"
-        )
-    return number
+#: Every default, by the name `Options` (or the call that takes it) gives it.
+DEFAULTS: Final[Mapping[str, Default]] = {
+    "strict": Default(
+        True,
+        "reject messages that break MUST rules (false: record them as warnings)",
+        ini="cloudevents_strict",
+        marker=True,
+        serve="--lax",
+    ),
+    "ack_status": Default(
+        202,
+        "status of the default acknowledgement (2xx)",
+        ini="cloudevents_ack_status",
+        serve="--ack-status",
+    ),
+    "wait_timeout": Default(
+        5.0, "default seconds to wait for events", ini="cloudevents_wait_timeout"
+    ),
+    "max_body": Default(
+        10 * 1024 * 1024,
+        "largest body accepted, in bytes (larger: 413 body-too-large)",
+        ini="cloudevents_max_body",
+        serve="--max-body",
+    ),
+    "check_rejected": Default(
+        True,
+        "fail a test on rejected deliveries it did not look at",
+        ini="cloudevents_check_rejected",
+        marker=True,
+    ),
+    "seed": Default(0, "seed of the test's factories and flaky faults", marker=True),
+    "host": Default("127.0.0.1", "address receivers bind to (loopback only)", serve="--host"),
+    "serve_port": Default(8080, "port of the standalone receiver", serve="--port"),
+    "control_prefix": Default(
+        "/_ce/", "where the control API and the page live", serve="--control-prefix"
+    ),
+    "send_timeout": Default(5.0, "seconds a client waits for an answer"),
+}
 
 
-def check_bool(name: str, value: object) -> bool:
-    """`value` when it is True or False; TypeError otherwise."""
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, not {value!r}")
-    return value
-
-
-def check_mode(value: object) -> Mode:
-    """`value` when it is "binary" or "structured"; ValueError otherwise."""
-    if value == "binary" or value == "structured":
-        return value
-    raise ValueError(f"mode must be 'binary' or 'structured', not {value!r} (batches: send_batch)")
+def default(name: str) -> Any:
+    """The default of setting `name` (see `DEFAULTS`)."""
+    return DEFAULTS[name].value
 
 
 class OptionKeywords(TypedDict, total=False):
@@ -91,7 +87,7 @@ class OptionKeywords(TypedDict, total=False):
 
 @dataclass(frozen=True)
 class Options:
-    """The settings of a receiver or sink.
+    """The settings of a receiver or sink (defaults: `DEFAULTS`).
 
     - `strict`: reject messages that break a MUST rule (default) or only warn;
     - `ack_status`: the 2xx status of the default acknowledgement (202);
@@ -101,12 +97,12 @@ class Options:
     - `seed`: the default seed of `flaky` faults (the plugin passes the test's seed).
     """
 
-    strict: bool = True
-    ack_status: int = 202
-    wait_timeout: float = 5.0
-    max_body: int = 10 * 1024 * 1024
-    check_rejected: bool = True
-    seed: int = 0
+    strict: bool = default("strict")
+    ack_status: int = default("ack_status")
+    wait_timeout: float = default("wait_timeout")
+    max_body: int = default("max_body")
+    check_rejected: bool = default("check_rejected")
+    seed: int = default("seed")
 
     def __post_init__(self) -> None:
         check_bool("strict", self.strict)
@@ -119,12 +115,13 @@ class Options:
     def merged(self, settings: Mapping[str, Any]) -> Options:
         """A copy with `settings` applied; an unknown name raises TypeError naming the
         known ones."""
-        unknown = set(settings) - _NAMES
+        unknown = set(settings) - NAMES
         if unknown:
             raise TypeError(
-                f"unknown receiver option(s) {sorted(unknown)}; the options are {sorted(_NAMES)}"
+                f"unknown receiver option(s) {sorted(unknown)}; the options are {sorted(NAMES)}"
             )
         return replace(self, **settings) if settings else self
 
 
-_NAMES: Final[frozenset[str]] = frozenset(f.name for f in fields(Options))
+#: The names of `Options`' fields.
+NAMES: Final[frozenset[str]] = frozenset(f.name for f in fields(Options))

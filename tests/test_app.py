@@ -142,7 +142,7 @@ def test_anything_a_handler_raises_is_an_error_delivery(
     assert answer.status_code == 500 and "the handler raised" in answer.text
     [delivery] = endpoint.deliveries
     assert delivery.outcome == "error" and delivery.error is not None
-    assert [n for n, _ in endpoint._unseen_problems()] == [1]
+    assert [n for n, _ in endpoint.unchecked_problems()] == [1]
     endpoint.reset()  # looked at: the after-test check would fail this test otherwise
 
 

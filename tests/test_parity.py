@@ -286,7 +286,7 @@ def test_handler_errors(endpoint: Sink, http: Http) -> None:
     if not handles(endpoint, broken):
         return
     assert http.post(url(endpoint), headers=binary(), data=b"{}").status_code == 500
-    [(_, delivery)] = endpoint._unseen_problems()
+    [(_, delivery)] = endpoint.unchecked_problems()
     assert isinstance(delivery.error, ValueError)
     endpoint.reset()  # the test looked at it; the after-test check would fail otherwise
 

@@ -231,18 +231,18 @@ def test_handler_errors_answer_500_and_are_recorded(receiver: Receiver) -> None:
     [delivery] = receiver.deliveries
     assert delivery.outcome == "error"
     assert isinstance(delivery.error, RuntimeError)
-    assert receiver._unseen_problems() == [(1, delivery)]
+    assert receiver.unchecked_problems() == [(1, delivery)]
 
 
 def test_unseen_rejections_are_reported_until_asserted(receiver: Receiver) -> None:
     """Reading `.rejected` is a plain read; only `assert_rejected` marks them seen."""
     requests.post(receiver.url, headers=binary(ce_id=None), data=b"{}")
-    assert len(receiver._unseen_problems()) == 1
+    assert len(receiver.unchecked_problems()) == 1
     assert len(receiver.rejected) == 1
     assert len(receiver.rejected) == 1
-    assert len(receiver._unseen_problems()) == 1
+    assert len(receiver.unchecked_problems()) == 1
     receiver.assert_rejected("missing-id")
-    assert receiver._unseen_problems() == []
+    assert receiver.unchecked_problems() == []
 
 
 def test_stop_is_fast_and_leaves_no_thread() -> None:

@@ -171,7 +171,7 @@ def test_an_auth_callable_that_raises_is_an_error(make_ce_receiver: type[Receive
 
     receiver = make_ce_receiver(auth=broken)
     assert requests.post(receiver.url, headers=binary()).status_code == 500
-    [(_, delivery)] = receiver._unseen_problems()
+    [(_, delivery)] = receiver.unchecked_problems()
     assert delivery.outcome == "error" and isinstance(delivery.error, RuntimeError)
     receiver.reset()
 

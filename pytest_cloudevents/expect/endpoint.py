@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_cloudevents.config import Options, check_bool, check_seconds, check_whole
+from pytest_cloudevents.config import Options
 from pytest_cloudevents.criteria.match import Matcher, closest, combine
 from pytest_cloudevents.events import CloudEvent, attributes_of
 from pytest_cloudevents.expect.uniqueness import duplicate_groups, reuses
@@ -19,6 +19,7 @@ from pytest_cloudevents.faults.rules import Rule, When
 from pytest_cloudevents.recording.delivery import Delivery
 from pytest_cloudevents.recording.store import Handler, Recording
 from pytest_cloudevents.spec.rules import MUST_CODES, POLICY_CODES
+from pytest_cloudevents.validate import check_bool, check_seconds, check_whole
 
 __all__ = ["Attempts", "Handler", "Sink"]
 
@@ -268,7 +269,7 @@ class Sink:
 
     # -- for the plugin's after-test check and report -------------------------------------
 
-    def _unseen_problems(self) -> list[tuple[int, Delivery]]:
+    def unchecked_problems(self) -> list[tuple[int, Delivery]]:
         """(number in the log, delivery) of rejected deliveries nobody asserted on (when
         check_rejected), and of handler and predicate errors."""
         with self._lock:

@@ -14,8 +14,8 @@ from datetime import datetime, timezone
 from email.utils import format_datetime
 from typing import Final, Literal
 
-from pytest_cloudevents.config import check_mode, check_seconds, check_whole
 from pytest_cloudevents.events import EventLike, attributes_of, is_event
+from pytest_cloudevents.validate import check_mode, check_seconds, check_whole
 from pytest_cloudevents.wire import encode
 from pytest_cloudevents.wire.message import Answer, check_answer, check_headers, check_status
 

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from pytest_cloudevents.config import check_whole
 from pytest_cloudevents.criteria.match import Matcher
 from pytest_cloudevents.faults.kinds import Fault, Flaky, is_fault
+from pytest_cloudevents.validate import check_whole
 
 if TYPE_CHECKING:
     from pytest_cloudevents.recording.delivery import Delivery

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from pytest_cloudevents.config import Options, check_whole
+from pytest_cloudevents.config import Options
 from pytest_cloudevents.criteria.schema import Contracts, Schema
 from pytest_cloudevents.delivery.access import AuthArg, check_auth
 from pytest_cloudevents.delivery.app import DeliveryApp
@@ -21,6 +21,7 @@ from pytest_cloudevents.tls import (
     client_cert,
     server_context,
 )
+from pytest_cloudevents.validate import check_whole
 
 if TYPE_CHECKING:
     from typing_extensions import Self, Unpack

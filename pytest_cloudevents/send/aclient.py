@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from urllib3.util import Retry
 
-from pytest_cloudevents.config import check_bool
+from pytest_cloudevents.config import default
 from pytest_cloudevents.events import CloudEvent, EventLike
 from pytest_cloudevents.extras import require
 from pytest_cloudevents.send.message import (
@@ -29,6 +29,7 @@ from pytest_cloudevents.send.message import (
 from pytest_cloudevents.send.retry import retry_of
 from pytest_cloudevents.send.transports import App, Reply, call_asgi, call_wsgi
 from pytest_cloudevents.tls import chosen_verify
+from pytest_cloudevents.validate import check_bool
 
 if TYPE_CHECKING:
     import httpx
@@ -51,7 +52,7 @@ class AsyncClient(Sender):
         target: str | object | None = None,
         *,
         mode: str = "binary",
-        timeout: float = 5.0,
+        timeout: float = default("send_timeout"),
         retry: Retry | int | None = None,
         headers: Mapping[str, str] | None = None,
         session: httpx.AsyncClient | None = None,

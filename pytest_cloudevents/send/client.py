@@ -13,6 +13,7 @@ from typing import Any
 import requests
 from urllib3.util import Retry
 
+from pytest_cloudevents.config import default
 from pytest_cloudevents.events import CloudEvent, EventLike
 from pytest_cloudevents.extras import require
 from pytest_cloudevents.send.message import (
@@ -53,7 +54,7 @@ class Client(Sender):
         target: str | object | None = None,
         *,
         mode: str = "binary",
-        timeout: float = 5.0,
+        timeout: float = default("send_timeout"),
         retry: Retry | int | None = None,
         headers: Mapping[str, str] | None = None,
         session: requests.Session | None = None,

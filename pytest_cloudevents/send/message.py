@@ -12,7 +12,6 @@ from dataclasses import dataclass, replace
 
 from urllib3.util import Retry
 
-from pytest_cloudevents.config import check_bool, check_mode, check_seconds
 from pytest_cloudevents.events import EventLike, attributes_of, coerce
 from pytest_cloudevents.send.result import (
     Outcome,
@@ -26,6 +25,7 @@ from pytest_cloudevents.send.retry import after_error, after_status
 from pytest_cloudevents.send.transports import App, Reply, as_app
 from pytest_cloudevents.spec.rules import Level, check_attributes
 from pytest_cloudevents.tls import check_verify
+from pytest_cloudevents.validate import check_bool, check_mode, check_seconds
 from pytest_cloudevents.wire import encode, encode_batch, mode_of
 from pytest_cloudevents.wire.compression import CODINGS
 from pytest_cloudevents.wire.compression import compress as compress_body

@@ -18,7 +18,7 @@ from requests.adapters import HTTPAdapter
 from urllib3 import exceptions as urllib3_errors
 from urllib3.util import Retry
 
-from pytest_cloudevents.config import check_seconds, check_whole
+from pytest_cloudevents.validate import check_seconds, check_whole
 
 __all__ = [
     "KNATIVE_STATUSES",

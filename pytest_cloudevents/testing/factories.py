@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Final
 
-from pytest_cloudevents.config import check_whole
+from pytest_cloudevents.config import default
 from pytest_cloudevents.events import CloudEvent, build, format_time
 from pytest_cloudevents.spec.rules import check_attributes
+from pytest_cloudevents.validate import check_whole
 
 if TYPE_CHECKING:
     from faker import Faker
@@ -201,7 +202,7 @@ def _inflating(size: int) -> bytes:
     return gzip.compress(b" " * size, mtime=0)
 
 
-def invalid_messages(*, max_body: int = 10 * 1024 * 1024) -> list[InvalidCase]:
+def invalid_messages(*, max_body: int = default("max_body")) -> list[InvalidCase]:
     """Malformed messages, at least one for every MUST rule the receiver checks.
 
     Each case breaks exactly one rule. Use with `@pytest.mark.parametrize("case",

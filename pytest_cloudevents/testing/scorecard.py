@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from pytest_cloudevents.config import default
 from pytest_cloudevents.send.client import Client
 from pytest_cloudevents.send.message import Result
 from pytest_cloudevents.testing.factories import EventFactory, invalid_messages
@@ -98,8 +99,8 @@ def run_check(
     target: str | object,
     *,
     headers: Mapping[str, str] | None = None,
-    timeout: float = 5.0,
-    max_body: int = 10 * 1024 * 1024,
+    timeout: float = default("send_timeout"),
+    max_body: int = default("max_body"),
 ) -> Check:
     """Score the consumer at `target` (a URL, or a WSGI/ASGI app in-process)."""
     check = Check(target if isinstance(target, str) else repr(target))

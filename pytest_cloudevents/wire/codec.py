@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_cloudevents.config import check_mode
 from pytest_cloudevents.events import CloudEvent, EventLike, build
 from pytest_cloudevents.spec.rules import (
     CONTEXT_ATTRIBUTES,
@@ -25,6 +24,7 @@ from pytest_cloudevents.spec.rules import (
     check_size,
     parse_time,
 )
+from pytest_cloudevents.validate import check_mode
 from pytest_cloudevents.wire.binding import (
     BATCH_JSON,
     STRUCTURED_JSON,

@@ -1,0 +1,175 @@
+"""The plugin's fixtures. Each imports what it serves when it is first used, so a pytest
+run that uses none of them pays nothing for the plugin but its hooks."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_cloudevents.plugin.options import options_for, session_options, state_of
+
+if TYPE_CHECKING:
+    from pytest_cloudevents.hosts.mock import CeMock
+    from pytest_cloudevents.hosts.receiver import Receiver
+    from pytest_cloudevents.remote import RemoteReceiver
+    from pytest_cloudevents.send.aclient import AsyncClient
+    from pytest_cloudevents.send.client import Client
+    from pytest_cloudevents.testing.factories import EventFactory
+
+__all__ = [
+    "ce_async_client",
+    "ce_client",
+    "ce_events",
+    "ce_mock",
+    "ce_receiver",
+    "ce_session_receiver",
+    "ce_snapshot",
+    "make_ce_receiver",
+]
+
+
+@pytest.fixture(scope="session")
+def ce_session_receiver(pytestconfig: pytest.Config) -> Iterator[Receiver | RemoteReceiver]:
+    """The same server as `ce_receiver`, for module- and session-scoped fixtures that start
+    a service with its URL (`ce_session_receiver.url`). Tests still use `ce_receiver`, which
+    resets it before each test and checks it after. Under `--ce-remote=URL` it is a
+    `RemoteReceiver` of that standalone receiver."""
+    remote = pytestconfig.getoption("ce_remote")
+    if remote:
+        from pytest_cloudevents.remote import RemoteReceiver
+
+        token = (
+            pytestconfig.getoption("ce_remote_token")
+            or os.environ.get("CE_TOKEN")
+            or os.environ.get("CE_AUTH_TOKEN")  # its 0.2 name
+        )
+        with RemoteReceiver(remote, token=token, options=session_options(pytestconfig)) as sink:
+            yield sink
+        return
+    from pytest_cloudevents.hosts.receiver import Receiver
+
+    receiver = Receiver(
+        host=pytestconfig.getoption("ce_host"),
+        advertise_host=pytestconfig.getoption("ce_advertise_host"),
+        options=session_options(pytestconfig),
+        tls=bool(pytestconfig.getoption("ce_tls")),
+    )
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def ce_receiver(
+    ce_session_receiver: Receiver | RemoteReceiver, request: pytest.FixtureRequest
+) -> Receiver | RemoteReceiver:
+    """The recording receiver: one server per session (and xdist worker), reset before
+    each test (which also cuts any delay a previous test left in flight). Point the
+    service under test at `ce_receiver.url`."""
+    from pytest_cloudevents.errors import NotOnRemote
+
+    receiver = ce_session_receiver
+    receiver.reset()
+    try:
+        receiver.options = options_for(request.node)
+    except NotOnRemote as exc:  # a marker asks what a standalone receiver fixes itself
+        raise pytest.UsageError(f"{request.node.nodeid} under --ce-remote: {exc}") from None
+    state_of(request.node).sinks.append(receiver)
+    return receiver
+
+
+@pytest.fixture
+def make_ce_receiver(request: pytest.FixtureRequest) -> Iterator[Callable[..., Receiver]]:
+    """Factory of receivers, each on its own port, stopped after the test:
+    `make_ce_receiver(strict=False, ack_status=200)`."""
+    from pytest_cloudevents.hosts.receiver import Receiver
+
+    state = state_of(request.node)
+    made: list[Receiver] = []
+    config = request.config
+    base = options_for(request.node)
+
+    def make(**settings: Any) -> Receiver:
+        host = settings.pop("host", config.getoption("ce_host"))
+        advertise = settings.pop("advertise_host", config.getoption("ce_advertise_host"))
+        port = settings.pop("port", 0)
+        tls, auth = settings.pop("tls", False), settings.pop("auth", None)
+        schemas = settings.pop("schemas", None)
+        receiver = Receiver(
+            host=host,
+            port=port,
+            advertise_host=advertise,
+            options=base.merged(settings),
+            tls=tls,
+            auth=auth,
+            schemas=schemas,
+        )
+        made.append(receiver)
+        state.sinks.append(receiver)
+        return receiver
+
+    yield make
+    for receiver in made:
+        receiver.stop()
+
+
+@pytest.fixture
+def ce_mock(request: pytest.FixtureRequest) -> Iterator[CeMock]:
+    """Mock mode: `ce_mock.sink(url, **options)` catches calls to a URL prefix from
+    requests, httpx (extra `httpx`) and aiohttp (extra `aiohttp`) with the receiver's own
+    application, without opening a socket. Requests to loopback addresses (the plugin's
+    receivers among them) pass through untouched, so `ce_mock` and `ce_receiver` work in
+    one test."""
+    from pytest_cloudevents.hosts.mock import CeMock, Mocks
+
+    state = state_of(request.node)
+    mocks = Mocks()
+    try:
+        yield CeMock(mocks, options_for(request.node), on_sink=state.sinks.append)
+    finally:
+        mocks.stop()
+
+
+@pytest.fixture
+def ce_client() -> Iterator[Client]:
+    """A `Client` with no default target (pass `to=`), closed after the test."""
+    from pytest_cloudevents.send.client import Client
+
+    with Client() as client:
+        yield client
+
+
+@pytest.fixture
+def ce_async_client() -> Iterator[AsyncClient]:
+    """An `AsyncClient` (extra `httpx`) with no default target, for async tests (pass
+    `to=`). It opens a connection per send (no keep-alive), so nothing of it outlives the
+    test's event loop and it needs no closing there."""
+    from pytest_cloudevents.extras import require
+
+    require("httpx", "the ce_async_client fixture")
+    from pytest_cloudevents.send.aclient import AsyncClient
+
+    yield AsyncClient(keepalive=False)
+
+
+@pytest.fixture
+def ce_snapshot(request: pytest.FixtureRequest) -> Any:
+    """syrupy's `snapshot` storing CloudEvents as masked JSON-format dicts (extra
+    `snapshot`): `assert ce_receiver.events == ce_snapshot`."""
+    from pytest_cloudevents.extras import require
+
+    require("syrupy", "the ce_snapshot fixture")
+    from pytest_cloudevents.snapshot import CloudEventsExtension
+
+    return request.getfixturevalue("snapshot").use_extension(CloudEventsExtension)
+
+
+@pytest.fixture
+def ce_events(request: pytest.FixtureRequest) -> EventFactory:
+    """An EventFactory seeded for this test (see `--ce-seed`); the seed is printed in
+    the `cloudevents` section of a failing test's report."""
+    from pytest_cloudevents.testing.factories import EventFactory
+
+    return EventFactory(state_of(request.node).seed)

@@ -1,0 +1,79 @@
+"""The plugin's hooks: the after-test check of every receiver and sink a test used, the
+`cloudevents` report section, and the explanation of failed event comparisons."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Generator
+
+import pytest
+
+from pytest_cloudevents.plugin.options import base_seed, used_state
+
+__all__ = ["pytest_assertrepr_compare", "pytest_runtest_call", "pytest_runtest_makereport"]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """After a passing test body: fail the test on rejected deliveries it never looked
+    at and on exceptions raised by handlers."""
+    result = yield
+    state = used_state(item)
+    if state is None:
+        return result
+    lines: list[str] = []
+    for sink in state.sinks:
+        problems = sink.unchecked_problems()
+        if not problems:
+            continue
+        lines.append(f"{sink!r}:")
+        for number, d in problems:
+            if d.outcome == "error" and d.error is not None:
+                lines.append(
+                    f"  delivery #{number}: user code (the handler or a when= predicate)"
+                    f" raised {d.error!r}"
+                )
+                trace = traceback.format_exception(type(d.error), d.error, d.error.__traceback__)
+                lines += [f"    {line}" for chunk in trace for line in chunk.rstrip().split("\n")]
+            else:
+                lines.append(f"  delivery #{number} was rejected and the test never checked it:")
+                lines += [f"    {v}" for v in d.violations]
+    if lines:
+        pytest.fail(
+            "cloudevents: problems the test did not assert on (check them with"
+            " receiver.assert_rejected(...), or set check_rejected=False):\n" + "\n".join(lines),
+            pytrace=False,
+        )
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """On failure, a `cloudevents` report section: every receiver's delivery log and
+    the seed that reproduces the test."""
+    report = yield
+    state = used_state(item)
+    if state is not None and report.failed:
+        parts = [sink.describe() for sink in state.sinks]
+        if "seed" in state.marker:
+            parts.append(f"seed: {state.seed} (the marker's seed=)")
+        else:
+            parts.append(
+                f"seed: --ce-seed={base_seed(item.config)} (this test's seed: {state.seed})"
+            )
+        report.sections.append(("cloudevents", "\n".join(parts)))
+    return report
+
+
+def pytest_assertrepr_compare(
+    config: pytest.Config, op: str, left: object, right: object
+) -> list[str] | None:
+    """Explain `event == match(...)` attribute by attribute, and `event == event` (or
+    lists of events) as a JSON diff."""
+    if op != "==":
+        return None
+    from pytest_cloudevents.expect.explain import explain_comparison
+
+    return explain_comparison(op, left, right)
