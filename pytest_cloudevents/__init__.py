@@ -12,7 +12,7 @@ from pytest_cloudevents.config import Options
 from pytest_cloudevents.criteria.match import match
 from pytest_cloudevents.criteria.schema import matches_schema
 from pytest_cloudevents.criteria.tracing import same_trace
-from pytest_cloudevents.expect.endpoint import Attempts
+from pytest_cloudevents.expect.endpoint import Attempts, Endpoint
 from pytest_cloudevents.hosts.receiver import Receiver
 from pytest_cloudevents.recording.delivery import Delivery
 from pytest_cloudevents.remote import RemoteReceiver
@@ -42,6 +42,7 @@ __all__ = [
     "CeMock",
     "Client",
     "Delivery",
+    "Endpoint",
     "EventFactory",
     "InvalidCase",
     "MockSink",

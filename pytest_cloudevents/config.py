@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from typing import Any, Final, TypedDict
+from typing import Any, Final, TypedDict, final
 
 from pytest_cloudevents.validate import check_bool, check_seconds, check_whole
 
@@ -85,6 +85,7 @@ class OptionKeywords(TypedDict, total=False):
     seed: int
 
 
+@final
 @dataclass(frozen=True)
 class Options:
     """The settings of a receiver or sink (defaults: `DEFAULTS`).

@@ -12,7 +12,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, final
 from urllib.parse import urljoin, urlsplit
 
@@ -320,17 +319,6 @@ class RemoteReceiver(Sink):
     def close(self) -> None:
         """Close the connection to the control API."""
         self._http.close()
-
-    def __enter__(self) -> RemoteReceiver:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"<RemoteReceiver {self._url}>"

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -21,6 +22,7 @@ from helpers import attr, binary
 from pytest_cloudevents import (
     AsyncClient,
     Client,
+    Endpoint,
     EventFactory,
     Receiver,
     RemoteReceiver,
@@ -335,3 +337,19 @@ def test_the_report_shows_the_gaps_between_attempts(pytester: pytest.Pytester) -
     result = pytester.runpytest("-p", "no:randomly")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*attempts of id=r-1: 503, 503, 202; gaps *s, *s*"])
+
+
+def test_receiver_mock_sink_and_remote_receiver_are_one_endpoint(
+    standalone: Standalone, ce_mock: Any
+) -> None:
+    """`ce_receiver` is typed by one `Endpoint` protocol; every endpoint closes and is a
+    context manager."""
+    with Receiver() as receiver, RemoteReceiver(standalone.url, token="tök-en") as remote:
+        sink = ce_mock.sink("https://events.example.com/")
+        endpoints: list[Endpoint] = [receiver, sink, remote]
+        for endpoint in endpoints:
+            assert isinstance(endpoint, Endpoint)
+            with endpoint as same:
+                assert same is endpoint
+    with pytest.raises(OSError):  # closed: the receiver no longer listens
+        requests.post(receiver.url, headers=binary(), data=b"{}", timeout=2)

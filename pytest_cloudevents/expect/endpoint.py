@@ -8,7 +8,8 @@ import itertools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Protocol, final, runtime_checkable
 
 from pytest_cloudevents.config import Options
 from pytest_cloudevents.criteria.match import Matcher, closest, combine
@@ -21,11 +22,15 @@ from pytest_cloudevents.recording.store import Handler, Recording
 from pytest_cloudevents.spec.rules import MUST_CODES, POLICY_CODES
 from pytest_cloudevents.validate import check_bool, check_seconds, check_whole
 
-__all__ = ["Attempts", "Handler", "Sink"]
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = ["Attempts", "Endpoint", "Handler", "Sink"]
 
 MatchArg = Matcher | Callable[[CloudEvent], bool] | None
 
 
+@final
 @dataclass(frozen=True)
 class Attempts:
     """The deliveries of one event, in order, whatever their outcome.
@@ -54,6 +59,118 @@ class Attempts:
 
     def __len__(self) -> int:
         return self.count
+
+
+@runtime_checkable
+class Endpoint(Protocol):
+    """What `ce_receiver` is, whichever it is: a `Receiver`, a `MockSink` or a
+    `RemoteReceiver` (under `--ce-remote`). Type your tests' receivers with it to keep them
+    runnable against all three."""
+
+    @property
+    def url(self) -> str:
+        """Where producers send."""
+
+    def url_for(self, path: str = "/") -> str:
+        """The URL of `path` on this endpoint."""
+
+    @property
+    def options(self) -> Options:
+        """The settings in force (the plugin sets them for each test)."""
+
+    @options.setter
+    def options(self, options: Options) -> None: ...
+
+    @property
+    def events(self) -> list[CloudEvent]:
+        """Accepted events, in arrival order."""
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        """Every delivery, any outcome."""
+
+    @property
+    def rejected(self) -> list[Delivery]:
+        """Rejected deliveries."""
+
+    def matching(self, match: MatchArg = None, **criteria: Any) -> list[CloudEvent]:
+        """Accepted events that match."""
+
+    def wait_for(
+        self,
+        match: MatchArg = None,
+        *,
+        count: int = 1,
+        timeout: float | None = None,
+        **criteria: Any,
+    ) -> list[CloudEvent]:
+        """Block until `count` matching events were accepted."""
+
+    def assert_received(
+        self,
+        match: MatchArg = None,
+        *,
+        count: int | None = None,
+        timeout: float | None = None,
+        **criteria: Any,
+    ) -> list[CloudEvent]:
+        """Assert matching events were accepted."""
+
+    def assert_not_received(
+        self, match: MatchArg = None, *, within: float = 0.0, **criteria: Any
+    ) -> None:
+        """Assert no matching event was accepted."""
+
+    async def wait_for_async(
+        self,
+        match: MatchArg = None,
+        *,
+        count: int = 1,
+        timeout: float | None = None,
+        **criteria: Any,
+    ) -> list[CloudEvent]:
+        """`wait_for` for a coroutine."""
+
+    async def assert_received_async(
+        self,
+        match: MatchArg = None,
+        *,
+        count: int | None = None,
+        timeout: float | None = None,
+        **criteria: Any,
+    ) -> list[CloudEvent]:
+        """`assert_received` for a coroutine."""
+
+    async def assert_not_received_async(
+        self, match: MatchArg = None, *, within: float = 0.0, **criteria: Any
+    ) -> None:
+        """`assert_not_received` for a coroutine."""
+
+    def assert_rejected(
+        self, code: str | None = None, *, count: int | None = None
+    ) -> list[Delivery]:
+        """Assert deliveries were rejected."""
+
+    def attempts(self, event_id: str | Matcher | None = None, **criteria: Any) -> Attempts:
+        """The deliveries of one event."""
+
+    def duplicates(self) -> list[list[CloudEvent]]:
+        """Accepted events sharing source + id."""
+
+    def assert_unique(self, *, retries: bool = True) -> None:
+        """Fail when two different events share source + id."""
+
+    def inject(self, fault: Fault, *, times: int | None = None, when: When = None) -> Rule:
+        """Add a fault rule."""
+
+    def handle(self, fn: Handler | None) -> None:
+        """Answer accepted events with `fn(event)`."""
+
+    def reset(self) -> None:
+        """Forget deliveries, rules and the handler."""
+
+    def close(self) -> None:
+        """Release what the endpoint holds."""
 
 
 class Sink:
@@ -266,6 +383,23 @@ class Sink:
             self._rules.clear()
             self.recording.handler = None
             self._seen_rejected.clear()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release what the endpoint holds (a receiver's server, a remote's connection);
+        a mock sink holds nothing of its own (its interception ends with `ce_mock`)."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
     # -- for the plugin's after-test check and report -------------------------------------
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import TracebackType
 from typing import TYPE_CHECKING
 
 from pytest_cloudevents.config import Options
@@ -24,7 +23,7 @@ from pytest_cloudevents.tls import (
 from pytest_cloudevents.validate import check_whole
 
 if TYPE_CHECKING:
-    from typing_extensions import Self, Unpack
+    from typing_extensions import Unpack
 
     from pytest_cloudevents.config import OptionKeywords
     from pytest_cloudevents.hosts.server.mount import Mount
@@ -141,15 +140,8 @@ class Receiver(Sink):
         self._log.cancel_in_flight()
         self._server.stop()
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
+        """The same as `stop()`: the lifecycle name every endpoint and client shares."""
         self.stop()
 
     def __repr__(self) -> str:

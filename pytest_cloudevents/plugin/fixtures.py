@@ -12,9 +12,9 @@ import pytest
 from pytest_cloudevents.plugin.options import options_for, session_options, state_of
 
 if TYPE_CHECKING:
+    from pytest_cloudevents.expect.endpoint import Endpoint
     from pytest_cloudevents.hosts.mock import CeMock
     from pytest_cloudevents.hosts.receiver import Receiver
-    from pytest_cloudevents.remote import RemoteReceiver
     from pytest_cloudevents.send.aclient import AsyncClient
     from pytest_cloudevents.send.client import Client
     from pytest_cloudevents.testing.factories import EventFactory
@@ -32,7 +32,7 @@ __all__ = [
 
 
 @pytest.fixture(scope="session")
-def ce_session_receiver(pytestconfig: pytest.Config) -> Iterator[Receiver | RemoteReceiver]:
+def ce_session_receiver(pytestconfig: pytest.Config) -> Iterator[Endpoint]:
     """The same server as `ce_receiver`, for module- and session-scoped fixtures that start
     a service with its URL (`ce_session_receiver.url`). Tests still use `ce_receiver`, which
     resets it before each test and checks it after. Under `--ce-remote=URL` it is a
@@ -62,15 +62,15 @@ def ce_session_receiver(pytestconfig: pytest.Config) -> Iterator[Receiver | Remo
 
 
 @pytest.fixture
-def ce_receiver(
-    ce_session_receiver: Receiver | RemoteReceiver, request: pytest.FixtureRequest
-) -> Receiver | RemoteReceiver:
+def ce_receiver(ce_session_receiver: Endpoint, request: pytest.FixtureRequest) -> Endpoint:
     """The recording receiver: one server per session (and xdist worker), reset before
     each test (which also cuts any delay a previous test left in flight). Point the
     service under test at `ce_receiver.url`."""
     from pytest_cloudevents.errors import NotOnRemote
+    from pytest_cloudevents.expect.endpoint import Sink
 
     receiver = ce_session_receiver
+    assert isinstance(receiver, Sink)
     receiver.reset()
     try:
         receiver.options = options_for(request.node)

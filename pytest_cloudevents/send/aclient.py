@@ -11,7 +11,7 @@ import ssl
 import time
 from collections.abc import Iterable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, final
 
 from urllib3.util import Retry
 
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["AsyncClient"]
 
 
+@final
 class AsyncClient(Sender):
     """A real CloudEvents sender for coroutines, built on `httpx.AsyncClient`.
 

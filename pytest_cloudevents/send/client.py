@@ -8,7 +8,7 @@ import contextlib
 import time
 from collections.abc import Iterable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, final
 
 import requests
 from urllib3.util import Retry
@@ -34,6 +34,7 @@ from pytest_cloudevents.tls import chosen_verify
 __all__ = ["Client", "Outcome", "Result", "ValidationError", "redact"]
 
 
+@final
 class Client(Sender):
     """A real CloudEvents sender over `requests`, for testing consumers.
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import final
 from urllib.parse import urlsplit, urlunsplit
 
 from requests.structures import CaseInsensitiveDict
@@ -33,6 +34,7 @@ class ValidationError(ValueError):
         super().__init__("; ".join(str(v) for v in violations))
 
 
+@final
 @dataclass
 class Result:
     """The result of one send, retries included.

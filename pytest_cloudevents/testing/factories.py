@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, final
 
 from pytest_cloudevents.config import default
 from pytest_cloudevents.events import CloudEvent, build, format_time
@@ -47,6 +47,7 @@ class _Template:
     data: Value
 
 
+@final
 class EventFactory:
     """Valid CloudEvents in one line, reproducible from a seed.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, final
 from urllib.parse import urlsplit
 
 from pytest_cloudevents.config import Options
@@ -95,6 +95,7 @@ class Mocks:
             self._aioresponses.stop()
 
 
+@final
 class MockSink(Sink):
     """A recording endpoint for mock mode, with the `Receiver` interface but for `stop`.
 
@@ -145,6 +146,7 @@ class MockSink(Sink):
         return f"<MockSink {self._url}>"
 
 
+@final
 class CeMock:
     """What the `ce_mock` fixture gives: `sink(url, **options)`, and the underlying mocks
     for the test's other mocks: `ce_mock.responses` (requests), `ce_mock.respx` (httpx,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, final
 
 from pytest_cloudevents.hosts.receiver import Receiver
 from pytest_cloudevents.hosts.standalone.api import ControlAPI
@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 __all__ = ["Standalone"]
 
 
+@final
 class Standalone(Receiver):
     """The receiver `pytest-cloudevents serve` runs: the same application, with the
     control API under `control_prefix` (requests there are never recorded), protected by
