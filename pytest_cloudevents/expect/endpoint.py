@@ -172,6 +172,15 @@ class Endpoint(Protocol):
     def close(self) -> None:
         """Release what the endpoint holds."""
 
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
 
 class Sink:
     """What a recording endpoint offers a test, over its `Recording`: `Receiver`,
