@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test test-matrix test-browser screenshot demo lint bench serve clean
+.PHONY: venv test test-matrix test-browser screenshot demo lint bench serve dist clean
 
 venv: $(STAMP)
 
@@ -56,5 +56,11 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
+# The sdist and the wheel in dist/, checked by twine (what `pip install dist/*.whl` takes).
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/twine check --strict dist/*
+
 clean:
-	rm -rf $(VENV) .nox .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .nox .pytest_cache .mypy_cache .ruff_cache dist

@@ -31,6 +31,7 @@ from pytest_cloudevents import (
 )
 from pytest_cloudevents.control import Standalone
 from pytest_cloudevents.errors import NotOnRemote
+from pytest_cloudevents.events import GENERATION
 
 
 @pytest.fixture
@@ -353,3 +354,23 @@ def test_receiver_mock_sink_and_remote_receiver_are_one_endpoint(
                 assert same is endpoint
     with pytest.raises(OSError):  # closed: the receiver no longer listens
         requests.post(receiver.url, headers=binary(), data=b"{}", timeout=2)
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("2018-04-05T17:31:00.123456789Z", "2018-04-05T17:31:00.123456Z"),
+        ("2018-04-05T17:31:00-00:00", "2018-04-05T17:31:00Z"),
+        ("2018-04-05t17:31:00z", "2018-04-05T17:31:00Z"),
+        ("2018-04-05T17:31:00+01:00", "2018-04-05T17:31:00+01:00"),
+        ("2016-12-31T23:59:60Z", "2016-12-31T23:59:59.999999Z"),
+    ],
+)
+def test_the_time_normalisations_the_reference_documents(sent: str, kept: str) -> None:
+    """docs/reference.md, under match: what `time=` compares with, per SDK generation."""
+    with Receiver() as receiver:
+        requests.post(receiver.url, headers=binary(ce_time=sent), data=b"")
+        [event] = receiver.events
+        expected = kept if GENERATION == 2 else sent
+        assert event == match(time=expected)
+        assert receiver.deliveries[0].headers["ce-time"] == sent
