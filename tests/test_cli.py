@@ -44,6 +44,7 @@ def test_serve_stops_cleanly_on_ctrl_c() -> None:
     served.stop()
 
 
+@pytest.mark.once
 def test_serve_started_and_stopped_50_times_leaves_nothing_behind() -> None:
     """Ten rounds of five at once: each exits 0 and its port can be bound again."""
     ports: list[int] = []

@@ -223,6 +223,7 @@ def _dumped(pytester: pytest.Pytester, *args: str) -> dict[str, str]:
     return {p.name: p.read_text() for p in out.iterdir()}
 
 
+@pytest.mark.once
 def test_the_same_base_seed_makes_byte_identical_events_everywhere(
     pytester: pytest.Pytester,
 ) -> None:

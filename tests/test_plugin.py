@@ -296,6 +296,7 @@ def test_make_ce_receiver_gives_separate_receivers_stopped_after(project: pytest
     project.runpytest("-p", "no:randomly").assert_outcomes(passed=2)
 
 
+@pytest.mark.once
 def test_runs_under_xdist_and_in_random_order(project: pytest.Pytester) -> None:
     project.makepyfile(
         test_many="""

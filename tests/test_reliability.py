@@ -59,6 +59,7 @@ def _check_all_once_in_order(ids: list[str], senders: int, per_sender: int) -> N
     assert all(order == expected for order in per.values()), "a sender's order was not kept"
 
 
+@pytest.mark.once
 def test_concurrent_senders_lose_nothing_and_keep_their_order() -> None:
     """16 threads x 1,000 messages, binary, structured and batch mixed."""
     with Receiver(wait_timeout=120) as receiver:
@@ -94,6 +95,7 @@ with requests.Session() as session:
 """
 
 
+@pytest.mark.once
 def test_separate_processes_lose_nothing_and_keep_their_order() -> None:
     """8 processes x 1,000 messages, each its own interpreter and connection."""
     tests_dir = str(Path(__file__).parent)

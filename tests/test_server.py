@@ -179,6 +179,7 @@ def test_a_body_cut_short_is_abandoned(receiver: Receiver) -> None:
     assert receiver.events == []
 
 
+@pytest.mark.once
 def test_a_thousand_held_deliveries_cost_no_thread_each(receiver: Receiver) -> None:
     receiver.inject(faults.delay(30))
     before = threading.active_count()
@@ -251,6 +252,7 @@ def _cpu_seconds(thread: threading.Thread) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+@pytest.mark.once
 def test_past_the_connection_cap_new_ones_are_refused_fast_without_spinning(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
