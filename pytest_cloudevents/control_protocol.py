@@ -16,12 +16,8 @@ from typing import Any, Final
 from pytest_cloudevents.criteria.match import Matcher, _All, _Any, _Criteria, _Not, match
 from pytest_cloudevents.errors import RemoteError
 from pytest_cloudevents.events import CloudEvent
-from pytest_cloudevents.faults.kinds import Delay, Disconnect, Fault, Flaky, Reply, Status, Throttle
-from pytest_cloudevents.faults.kinds import delay as make_delay
-from pytest_cloudevents.faults.kinds import flaky as make_flaky
-from pytest_cloudevents.faults.kinds import reply as make_reply
-from pytest_cloudevents.faults.kinds import status as make_status
-from pytest_cloudevents.faults.kinds import throttle as make_throttle
+from pytest_cloudevents.faults import kinds
+from pytest_cloudevents.faults.kinds import Fault
 from pytest_cloudevents.recording.delivery import Delivery
 from pytest_cloudevents.spec.rules import Level, Violation
 from pytest_cloudevents.tls import TLSInfo
@@ -125,112 +121,19 @@ def event_from_json(doc: object) -> CloudEvent:
 
 
 def fault_to_json(fault: Fault) -> dict[str, Any]:
-    """A fault as the control API takes it."""
-    if isinstance(fault, Status):
-        doc: dict[str, Any] = {"fault": "status", "code": fault.code}
-        doc.update(_body(fault.body))
-        if fault.headers:
-            doc["headers"] = dict(fault.headers)
-        return doc
-    if isinstance(fault, Throttle):
-        value: int | str = (
-            int(fault.retry_after) if fault.retry_after.isdigit() else fault.retry_after
-        )
-        return {"fault": "throttle", "retry_after": value}
-    if isinstance(fault, Delay):
-        then = None if fault.then is None else fault_to_json(fault.then)
-        return {"fault": "delay", "seconds": fault.seconds, "then": then}
-    if isinstance(fault, Disconnect):
-        return {"fault": "disconnect"}
-    if isinstance(fault, Reply):
-        return {
-            "fault": "reply",
-            "event": event_to_json(fault.event),
-            "mode": fault.mode,
-            "status": fault.status,
-        }
-    if isinstance(fault, Flaky):
-        return {
-            "fault": "flaky",
-            "probability": fault.probability,
-            "of": fault_to_json(fault.fault),
-            "seed": fault.seed,
-        }
-    raise TypeError(f"inject takes a fault from pytest_cloudevents.faults, not {fault!r}")
-
-
-def _body(body: bytes) -> dict[str, str]:
-    if not body:
-        return {}
-    try:
-        return {"body": body.decode("utf-8")}
-    except UnicodeDecodeError:
-        return {"body_base64": base64.b64encode(body).decode("ascii")}
-
-
-_FAULT_KEYS = {
-    "status": {"code", "body", "body_base64", "headers"},
-    "throttle": {"retry_after"},
-    "delay": {"seconds", "then"},
-    "disconnect": set(),
-    "reply": {"event", "mode", "status"},
-    "flaky": {"probability", "of", "seed"},
-}
+    """A fault as the control API takes it (each kind's JSON form is its own: `faults`)."""
+    return kinds.fault_to_json(fault)
 
 
 def fault_from_json(doc: object) -> Fault:
     """A fault from its JSON form, checked as the `faults` functions check their
     arguments (a wrong value raises BadJSON saying what to pass)."""
-    if not isinstance(doc, dict) or doc.get("fault") not in _FAULT_KEYS:
-        kinds = ", ".join(sorted(_FAULT_KEYS))
-        raise BadJSON(f'a fault is a JSON object {{"fault": one of {kinds}, ...}}, not {doc!r}')
-    kind = doc["fault"]
-    unknown = set(doc) - _FAULT_KEYS[kind] - {"fault"}
-    if unknown:
-        allowed = ", ".join(sorted(_FAULT_KEYS[kind])) or "nothing else"
-        raise BadJSON(f"a {kind} fault takes {allowed}; unknown: {', '.join(sorted(unknown))}")
     try:
-        if kind == "status":
-            body: bytes | str = doc.get("body", "")
-            if "body_base64" in doc:
-                body = base64.b64decode(str(doc["body_base64"]), validate=True)
-            return make_status(doc.get("code"), body=body, headers=doc.get("headers"))  # type: ignore[arg-type]
-        if kind == "throttle":
-            value = doc.get("retry_after", 2)
-            return make_throttle(_date_or_seconds(value))
-        if kind == "delay":
-            then = doc.get("then")
-            return make_delay(
-                doc.get("seconds"),  # type: ignore[arg-type]
-                None if then is None else fault_from_json(then),
-            )
-        if kind == "disconnect":
-            return Disconnect()
-        if kind == "reply":
-            event = event_from_json(doc.get("event"))
-            return make_reply(event, doc.get("mode", "binary"), doc.get("status", 200))
-        return make_flaky(
-            doc.get("probability"),  # type: ignore[arg-type]
-            fault_from_json(doc.get("of")),
-            doc.get("seed"),
-        )
+        return kinds.fault_from_json(doc, event_from_json)
     except BadJSON:
         raise
     except (TypeError, ValueError) as exc:
-        raise BadJSON(f"{kind} fault: {exc}") from None
-
-
-def _date_or_seconds(value: object) -> Any:
-    if isinstance(value, str) and not value.isdigit():
-        from email.utils import parsedate_to_datetime
-
-        try:
-            return parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            raise BadJSON(f"retry_after is whole seconds or an HTTP date, not {value!r}") from None
-    if isinstance(value, str):
-        return int(value)
-    return value
+        raise BadJSON(str(exc)) from None
 
 
 # --------------------------------------------------------------------------- criteria

@@ -6,20 +6,22 @@ Faults are plain data; the delivery application (`app.py`) carries them out.
 
 from __future__ import annotations
 
+import base64
 import math
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import format_datetime
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from pytest_cloudevents.events import EventLike, attributes_of, is_event
 from pytest_cloudevents.validate import check_mode, check_seconds, check_whole
-from pytest_cloudevents.wire import encode
+from pytest_cloudevents.wire import encode, event_to_json
 from pytest_cloudevents.wire.message import Answer, check_answer, check_headers, check_status
 
 __all__ = [
+    "JSON_KEYS",
     "KINDS",
     "Delay",
     "Disconnect",
@@ -33,6 +35,8 @@ __all__ = [
     "delay",
     "disconnect",
     "encode_reply",
+    "fault_from_json",
+    "fault_to_json",
     "flaky",
     "is_fault",
     "is_plain_fault",
@@ -260,3 +264,118 @@ def flaky(probability: float, fault: Fault, seed: int | None = None) -> Flaky:
     if seed is not None:
         check_whole("seed", seed)
     return Flaky(float(probability), fault, seed)
+
+
+# -- the JSON form of each kind (the control API's) --------------------------------------
+
+
+def fault_to_json(fault: Fault) -> dict[str, Any]:
+    """A fault as JSON: `{"fault": kind, ...}` with the kind's own keys (`JSON_KEYS`)."""
+    if isinstance(fault, Status):
+        doc: dict[str, Any] = {"fault": "status", "code": fault.code}
+        doc.update(_body(fault.body))
+        if fault.headers:
+            doc["headers"] = dict(fault.headers)
+        return doc
+    if isinstance(fault, Throttle):
+        value: int | str = (
+            int(fault.retry_after) if fault.retry_after.isdigit() else fault.retry_after
+        )
+        return {"fault": "throttle", "retry_after": value}
+    if isinstance(fault, Delay):
+        then = None if fault.then is None else fault_to_json(fault.then)
+        return {"fault": "delay", "seconds": fault.seconds, "then": then}
+    if isinstance(fault, Disconnect):
+        return {"fault": "disconnect"}
+    if isinstance(fault, Reply):
+        return {
+            "fault": "reply",
+            "event": event_to_json(fault.event),
+            "mode": fault.mode,
+            "status": fault.status,
+        }
+    if isinstance(fault, Flaky):
+        return {
+            "fault": "flaky",
+            "probability": fault.probability,
+            "of": fault_to_json(fault.fault),
+            "seed": fault.seed,
+        }
+    raise TypeError(f"inject takes a fault from pytest_cloudevents.faults, not {fault!r}")
+
+
+def _body(body: bytes) -> dict[str, str]:
+    if not body:
+        return {}
+    try:
+        return {"body": body.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"body_base64": base64.b64encode(body).decode("ascii")}
+
+
+#: The keys of each kind's JSON form, besides `"fault"`.
+JSON_KEYS: Final[dict[str, frozenset[str]]] = {
+    "status": frozenset({"code", "body", "body_base64", "headers"}),
+    "throttle": frozenset({"retry_after"}),
+    "delay": frozenset({"seconds", "then"}),
+    "disconnect": frozenset(),
+    "reply": frozenset({"event", "mode", "status"}),
+    "flaky": frozenset({"probability", "of", "seed"}),
+}
+assert set(JSON_KEYS) == set(KINDS)
+
+
+def fault_from_json(doc: object, read_event: Callable[[object], EventLike]) -> Fault:
+    """A fault from its JSON form, checked as the `faults` functions check their
+    arguments (a wrong value raises TypeError/ValueError saying what to pass);
+    `read_event` turns a reply's JSON event into an event."""
+    if not isinstance(doc, dict) or doc.get("fault") not in JSON_KEYS:
+        kinds = ", ".join(sorted(JSON_KEYS))
+        raise ValueError(f'a fault is a JSON object {{"fault": one of {kinds}, ...}}, not {doc!r}')
+    kind = doc["fault"]
+    unknown = set(doc) - JSON_KEYS[kind] - {"fault"}
+    if unknown:
+        allowed = ", ".join(sorted(JSON_KEYS[kind])) or "nothing else"
+        raise ValueError(f"a {kind} fault takes {allowed}; unknown: {', '.join(sorted(unknown))}")
+    try:
+        if kind == "status":
+            body: bytes | str = doc.get("body", "")
+            if "body_base64" in doc:
+                body = base64.b64decode(str(doc["body_base64"]), validate=True)
+            return status(doc.get("code"), body=body, headers=doc.get("headers"))  # type: ignore[arg-type]
+        if kind == "throttle":
+            value = doc.get("retry_after", 2)
+            return throttle(_date_or_seconds(value))
+        if kind == "delay":
+            then = doc.get("then")
+            return delay(
+                doc.get("seconds"),  # type: ignore[arg-type]
+                None if then is None else fault_from_json(then, read_event),
+            )
+        if kind == "disconnect":
+            return Disconnect()
+        if kind == "reply":
+            event = read_event(doc.get("event"))
+            return reply(event, doc.get("mode", "binary"), doc.get("status", 200))
+        return flaky(
+            doc.get("probability"),  # type: ignore[arg-type]
+            fault_from_json(doc.get("of"), read_event),
+            doc.get("seed"),
+        )
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{kind} fault: {exc}") from None
+
+
+def _date_or_seconds(value: object) -> Any:
+    if isinstance(value, str) and not value.isdigit():
+        from email.utils import parsedate_to_datetime
+
+        try:
+            return parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"retry_after is whole seconds or an HTTP date, not {value!r}"
+            ) from None
+    if isinstance(value, str):
+        return int(value)
+    return value
