@@ -19,7 +19,8 @@ from pytest_cloudevents.events import CloudEvent
 from pytest_cloudevents.faults import kinds
 from pytest_cloudevents.faults.kinds import Fault
 from pytest_cloudevents.recording.delivery import Delivery
-from pytest_cloudevents.spec.rules import Level, Violation
+from pytest_cloudevents.spec.codes import Level
+from pytest_cloudevents.spec.rules import Violation
 from pytest_cloudevents.tls import TLSInfo
 from pytest_cloudevents.wire import Headers, decode, event_to_json
 

@@ -32,6 +32,7 @@ from pytest_cloudevents import (
 from pytest_cloudevents.control import Standalone
 from pytest_cloudevents.errors import NotOnRemote
 from pytest_cloudevents.events import GENERATION
+from pytest_cloudevents.spec.codes import CODES, rejection_status
 
 
 @pytest.fixture
@@ -374,3 +375,14 @@ def test_the_time_normalisations_the_reference_documents(sent: str, kept: str) -
         expected = kept if GENERATION == 2 else sent
         assert event == match(time=expected)
         assert receiver.deliveries[0].headers["ce-time"] == sent
+
+
+def test_every_code_says_its_level_kind_and_status_once() -> None:
+    """spec/codes.py is the one table: the answer's status is read from it."""
+    assert CODES["body-too-large"].status == 413 and CODES["unauthorized"].status == 401
+    assert CODES["unsupported-format"].status == 415 and CODES["missing-id"].status == 400
+    assert CODES["data-schema-mismatch"].kind == "contract"
+    assert CODES["malformed-http"].kind == "policy" and CODES["missing-id"].kind == "spec"
+    assert rejection_status(["missing-id", "body-too-large"]) == 413
+    assert rejection_status(["unsupported-format", "body-too-large"]) == 415
+    assert rejection_status(["unauthorized", "unsupported-format"]) == 401

@@ -12,7 +12,7 @@ from helpers import attr, when
 
 from pytest_cloudevents import EventFactory, InvalidCase, Receiver, invalid_messages
 from pytest_cloudevents.events import attributes_of as event_attributes
-from pytest_cloudevents.spec.rules import MUST_CODES
+from pytest_cloudevents.spec.codes import MUST_CODES
 from pytest_cloudevents.wire import decode, encode_binary, encode_structured
 
 ORDER = "com.example.order.created"

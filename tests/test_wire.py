@@ -13,7 +13,7 @@ import pytest
 from helpers import attr, when
 
 from pytest_cloudevents.events import event_class
-from pytest_cloudevents.spec.rules import MUST_CODES, Level
+from pytest_cloudevents.spec.codes import MUST_CODES, Level
 from pytest_cloudevents.wire import decode
 
 B = {"ce-specversion": "1.0", "ce-id": "1", "ce-source": "/src", "ce-type": "com.example.t"}

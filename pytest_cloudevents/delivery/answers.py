@@ -8,6 +8,7 @@ from typing import Final
 
 from pytest_cloudevents.delivery.exchange import ALLOW
 from pytest_cloudevents.recording.delivery import DeliveryOutcome
+from pytest_cloudevents.spec.codes import rejection_status
 from pytest_cloudevents.spec.rules import Violation
 from pytest_cloudevents.wire import Headers
 from pytest_cloudevents.wire.message import Answer
@@ -53,16 +54,10 @@ def rejection(violations: list[Violation]) -> Settled:
     encoding the receiver does not read, 413 for a body over the limit, else 400; the body
     lists the violations by code."""
     codes = {v.code for v in violations}
-    if "unauthorized" in codes:
+    if rejection_status(codes) == 401:
         text = f"unauthorized: {violations[0].message}\n".encode()
         return Settled("rejected", Answer(401, [("WWW-Authenticate", _CHALLENGE), TEXT], text))
-    status = (
-        415
-        if codes & {"unsupported-format", "unsupported-encoding"}
-        else 413
-        if "body-too-large" in codes
-        else 400
-    )
+    status = rejection_status(codes)
     lines = [f"rejected: {len(violations)} violation(s) of the CloudEvents spec"]
     lines += [str(v) for v in violations]
     body = ("\n".join(lines) + "\n").encode("utf-8")

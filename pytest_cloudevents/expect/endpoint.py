@@ -19,7 +19,7 @@ from pytest_cloudevents.faults.kinds import Fault
 from pytest_cloudevents.faults.rules import Rule, When
 from pytest_cloudevents.recording.delivery import Delivery
 from pytest_cloudevents.recording.store import Handler, Recording
-from pytest_cloudevents.spec.rules import MUST_CODES, POLICY_CODES
+from pytest_cloudevents.spec.codes import MUST_CODES, POLICY_CODES
 from pytest_cloudevents.validate import check_bool, check_seconds, check_whole
 
 if TYPE_CHECKING:

@@ -23,7 +23,8 @@ from pytest_cloudevents.send.result import (
 )
 from pytest_cloudevents.send.retry import after_error, after_status
 from pytest_cloudevents.send.transports import App, Reply, as_app
-from pytest_cloudevents.spec.rules import Level, check_attributes
+from pytest_cloudevents.spec.codes import Level
+from pytest_cloudevents.spec.rules import check_attributes
 from pytest_cloudevents.tls import check_verify
 from pytest_cloudevents.validate import check_bool, check_mode, check_seconds
 from pytest_cloudevents.wire import encode, encode_batch, mode_of

@@ -56,6 +56,12 @@ class Result:
     attempts: int = 0
 
     @property
+    def status(self) -> int | None:
+        """The HTTP status of the last response (None when undelivered); `status_code` is
+        the same, by its 0.2 name."""
+        return self.status_code
+
+    @property
     def is_ack(self) -> bool:
         """True for a 2xx response."""
         return self.outcome is Outcome.ACK

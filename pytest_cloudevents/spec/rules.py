@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any, Final
 
+from pytest_cloudevents.spec.codes import CODES, Level
 from pytest_cloudevents.spec.syntax import (
     NONCHARACTERS,
     is_absolute_uri,
@@ -21,92 +21,13 @@ from pytest_cloudevents.spec.syntax import (
 )
 
 __all__ = [
-    "CODES",
-    "MUST_CODES",
-    "POLICY_CODES",
-    "SHOULD_CODES",
     "SPECVERSIONS",
-    "Code",
-    "Level",
     "Violation",
     "check_attributes",
     "check_size",
     "parse_time",
 ]
 
-
-class Level(str, Enum):
-    """How binding a broken rule is: MUST rejects in strict mode, SHOULD only warns."""
-
-    MUST = "MUST"
-    SHOULD = "SHOULD"
-
-
-@dataclass(frozen=True)
-class Code:
-    """One violation code: its level, whether it breaks the message's envelope (so that
-    lax mode has nothing it could build) rather than one attribute's value, and whether
-    it is a rule of the CloudEvents spec or a policy of the receiver."""
-
-    level: Level
-    envelope: bool = False
-    spec: bool = True
-
-
-#: Every violation code, defined once. The codes are public API.
-CODES: Final[Mapping[str, Code]] = {
-    # MUST rules on attributes
-    "missing-id": Code(Level.MUST),
-    "missing-source": Code(Level.MUST),
-    "missing-type": Code(Level.MUST),
-    "missing-specversion": Code(Level.MUST),
-    "specversion-unknown": Code(Level.MUST),
-    "empty-attribute": Code(Level.MUST),
-    "attribute-type": Code(Level.MUST),
-    "integer-out-of-range": Code(Level.MUST),
-    "control-character": Code(Level.MUST),
-    "source-not-uri-reference": Code(Level.MUST),
-    "dataschema-not-absolute-uri": Code(Level.MUST),
-    "time-not-rfc3339": Code(Level.MUST),
-    "datacontenttype-not-media-type": Code(Level.MUST),
-    "extension-name-invalid": Code(Level.MUST),
-    "datacontenttype-header-in-binary": Code(Level.MUST),
-    "invalid-percent-encoding": Code(Level.MUST),
-    # MUST rules on the envelope
-    "invalid-json": Code(Level.MUST, envelope=True),
-    "not-an-object": Code(Level.MUST, envelope=True),
-    "batch-not-an-array": Code(Level.MUST, envelope=True),
-    "batch-mixed-specversion": Code(Level.MUST, envelope=True),
-    "data-and-data-base64": Code(Level.MUST, envelope=True),
-    "invalid-base64": Code(Level.MUST, envelope=True),
-    "unsupported-format": Code(Level.MUST, envelope=True),
-    "body-too-large": Code(Level.MUST, envelope=True),
-    # receiver policy, not CloudEvents rules: broken HTTP/1.1 framing (bad chunking, a
-    # malformed header block) that no message can be read from
-    "malformed-http": Code(Level.MUST, envelope=True, spec=False),
-    "unauthorized": Code(Level.MUST, envelope=True, spec=False),
-    "unsupported-encoding": Code(Level.MUST, envelope=True, spec=False),
-    "invalid-encoding": Code(Level.MUST, envelope=True, spec=False),
-    # a contract (Receiver(schemas=...)), not a rule of the spec
-    "data-schema-mismatch": Code(Level.MUST, spec=False),
-    # SHOULD rules (a closed list)
-    "extension-name-too-long": Code(Level.SHOULD),
-    "type-not-reverse-dns": Code(Level.SHOULD),
-    "event-over-64kb": Code(Level.SHOULD),
-}
-
-#: Every code a MUST rule of the spec can produce.
-MUST_CODES: Final[frozenset[str]] = frozenset(
-    name for name, code in CODES.items() if code.level is Level.MUST and code.spec
-)
-#: The codes of the receiver's own policies (they reject like MUST rules).
-POLICY_CODES: Final[frozenset[str]] = frozenset(
-    name for name, code in CODES.items() if not code.spec
-)
-#: Every code a SHOULD rule can produce (a closed list).
-SHOULD_CODES: Final[frozenset[str]] = frozenset(
-    name for name, code in CODES.items() if code.level is Level.SHOULD
-)
 
 #: The specversions the receiver accepts.
 SPECVERSIONS: Final[frozenset[str]] = frozenset({"1.0", "0.3"})

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_cloudevents.events import CloudEvent, EventLike, build
+from pytest_cloudevents.spec.codes import Level
 from pytest_cloudevents.spec.rules import (
     CONTEXT_ATTRIBUTES,
     EXTENSION_NAME,
     REQUIRED,
     SPECVERSIONS,
-    Level,
     Violation,
     check_attributes,
     check_size,

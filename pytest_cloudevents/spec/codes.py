@@ -1,0 +1,114 @@
+"""Every violation code once: its level (MUST or SHOULD), its kind (a rule of the spec, a
+policy of the receiver, a contract) and the HTTP status a delivery rejected for it gets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Final
+
+__all__ = [
+    "CODES",
+    "MUST_CODES",
+    "POLICY_CODES",
+    "SHOULD_CODES",
+    "Code",
+    "Level",
+    "rejection_status",
+]
+
+
+class Level(str, Enum):
+    """How binding a broken rule is: MUST rejects in strict mode, SHOULD only warns."""
+
+    MUST = "MUST"
+    SHOULD = "SHOULD"
+
+
+@dataclass(frozen=True)
+class Code:
+    """One violation code: its level, whether it breaks the message's envelope (so that
+    lax mode has nothing it could build) rather than one attribute's value, whether it is a
+    rule of the CloudEvents spec (`kind`), and the HTTP status a delivery rejected for it
+    is answered with."""
+
+    level: Level
+    envelope: bool = False
+    spec: bool = True
+    status: int = 400
+
+    @property
+    def kind(self) -> str:
+        """`spec` (a rule of the CloudEvents spec), `policy` (the receiver's own) or
+        `contract` (a JSON Schema the receiver was given)."""
+        if self.spec:
+            return "spec"
+        return "contract" if self.level is Level.MUST and not self.envelope else "policy"
+
+
+#: Every violation code, defined once. The codes are public API.
+CODES: Final[Mapping[str, Code]] = {
+    # MUST rules on attributes
+    "missing-id": Code(Level.MUST),
+    "missing-source": Code(Level.MUST),
+    "missing-type": Code(Level.MUST),
+    "missing-specversion": Code(Level.MUST),
+    "specversion-unknown": Code(Level.MUST),
+    "empty-attribute": Code(Level.MUST),
+    "attribute-type": Code(Level.MUST),
+    "integer-out-of-range": Code(Level.MUST),
+    "control-character": Code(Level.MUST),
+    "source-not-uri-reference": Code(Level.MUST),
+    "dataschema-not-absolute-uri": Code(Level.MUST),
+    "time-not-rfc3339": Code(Level.MUST),
+    "datacontenttype-not-media-type": Code(Level.MUST),
+    "extension-name-invalid": Code(Level.MUST),
+    "datacontenttype-header-in-binary": Code(Level.MUST),
+    "invalid-percent-encoding": Code(Level.MUST),
+    # MUST rules on the envelope
+    "invalid-json": Code(Level.MUST, envelope=True),
+    "not-an-object": Code(Level.MUST, envelope=True),
+    "batch-not-an-array": Code(Level.MUST, envelope=True),
+    "batch-mixed-specversion": Code(Level.MUST, envelope=True),
+    "data-and-data-base64": Code(Level.MUST, envelope=True),
+    "invalid-base64": Code(Level.MUST, envelope=True),
+    "unsupported-format": Code(Level.MUST, envelope=True, status=415),
+    "body-too-large": Code(Level.MUST, envelope=True, status=413),
+    # receiver policy, not CloudEvents rules: broken HTTP/1.1 framing (bad chunking, a
+    # malformed header block) that no message can be read from
+    "malformed-http": Code(Level.MUST, envelope=True, spec=False),
+    "unauthorized": Code(Level.MUST, envelope=True, spec=False, status=401),
+    "unsupported-encoding": Code(Level.MUST, envelope=True, spec=False, status=415),
+    "invalid-encoding": Code(Level.MUST, envelope=True, spec=False),
+    # a contract (Receiver(schemas=...)), not a rule of the spec
+    "data-schema-mismatch": Code(Level.MUST, spec=False),
+    # SHOULD rules (a closed list)
+    "extension-name-too-long": Code(Level.SHOULD),
+    "type-not-reverse-dns": Code(Level.SHOULD),
+    "event-over-64kb": Code(Level.SHOULD),
+}
+
+#: Every code a MUST rule of the spec can produce.
+MUST_CODES: Final[frozenset[str]] = frozenset(
+    name for name, code in CODES.items() if code.level is Level.MUST and code.spec
+)
+#: The codes of the receiver's own policies (they reject like MUST rules).
+POLICY_CODES: Final[frozenset[str]] = frozenset(
+    name for name, code in CODES.items() if not code.spec
+)
+#: Every code a SHOULD rule can produce (a closed list).
+SHOULD_CODES: Final[frozenset[str]] = frozenset(
+    name for name, code in CODES.items() if code.level is Level.SHOULD
+)
+
+#: When a delivery breaks several rules, the status of the first of these that applies.
+_PRECEDENCE: Final[tuple[int, ...]] = (401, 415, 413, 400)
+
+
+def rejection_status(codes: Iterable[str]) -> int:
+    """The status a delivery rejected for `codes` is answered with (401 for missing
+    credentials, 415 for a format or encoding the receiver does not read, 413 for a body
+    over the limit, 400 otherwise)."""
+    statuses = {CODES[c].status for c in codes if c in CODES}
+    return next((s for s in _PRECEDENCE if s in statuses), 400)
