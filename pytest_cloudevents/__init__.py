@@ -20,7 +20,8 @@ from pytest_cloudevents.send.aclient import AsyncClient
 from pytest_cloudevents.send.assertions import assert_ack, assert_nack, assert_undelivered
 from pytest_cloudevents.send.client import Client, Outcome, Result
 from pytest_cloudevents.spec.rules import Violation
-from pytest_cloudevents.testing.factories import EventFactory, InvalidCase, invalid_messages
+from pytest_cloudevents.testing.catalogue import InvalidCase, invalid_messages
+from pytest_cloudevents.testing.factories import EventFactory
 from pytest_cloudevents.wire import event_to_json as event_dict
 
 if TYPE_CHECKING:
