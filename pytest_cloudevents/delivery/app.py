@@ -19,11 +19,14 @@ delivery, and no request goes unrecorded.
 from __future__ import annotations
 
 import threading
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from dataclasses import replace
 from datetime import datetime, timezone
-from typing import Final, final
+from typing import Any, Final, final
 
+from pytest_cloudevents.config import Options
+from pytest_cloudevents.criteria.schema import Contracts, Schema
+from pytest_cloudevents.delivery.access import AuthArg, check_auth
 from pytest_cloudevents.delivery.answers import (
     Settled,
     acknowledgement,
@@ -38,12 +41,12 @@ from pytest_cloudevents.events import is_event
 from pytest_cloudevents.faults.kinds import Delay, Fault, Flaky, encode_reply, is_plain_fault
 from pytest_cloudevents.recording.delivery import Delivery
 from pytest_cloudevents.recording.log import Arrival
-from pytest_cloudevents.recording.store import Recording
+from pytest_cloudevents.recording.store import LocalRecording, Recording
 from pytest_cloudevents.spec.rules import Violation
 from pytest_cloudevents.wire import decode
 from pytest_cloudevents.wire.compression import decompress
 
-__all__ = ["DeliveryApp"]
+__all__ = ["DeliveryApp", "local_app"]
 
 _Step = Generator[Hold, HoldEnd, "Settled | None"]
 _ENCODING_CODES: Final[dict[str, str]] = {
@@ -280,3 +283,22 @@ class DeliveryApp:
         )
         self.recording.log.settle(settled, generation)
         return result.answer
+
+
+def local_app(
+    options: Options | None,
+    settings: Mapping[str, Any],
+    *,
+    auth: AuthArg = None,
+    schemas: Mapping[str, Schema] | None = None,
+) -> DeliveryApp:
+    """The delivery app of an in-process endpoint (a receiver, a mock sink): `options`
+    with `settings` merged in, the `auth=` check and the contracts, checked as given."""
+    if options is not None and not isinstance(options, Options):
+        raise TypeError(f"options must be an Options, not {options!r}")
+    recording = LocalRecording(
+        (options or Options()).merged(settings),
+        auth=check_auth(auth),
+        contracts=None if schemas is None else Contracts(schemas),
+    )
+    return DeliveryApp(recording)

@@ -6,12 +6,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from pytest_cloudevents.config import Options
-from pytest_cloudevents.criteria.schema import Contracts, Schema
-from pytest_cloudevents.delivery.access import AuthArg, check_auth
-from pytest_cloudevents.delivery.app import DeliveryApp
+from pytest_cloudevents.criteria.schema import Schema
+from pytest_cloudevents.delivery.access import AuthArg
+from pytest_cloudevents.delivery.app import local_app
 from pytest_cloudevents.expect.endpoint import Sink
 from pytest_cloudevents.hosts.server import Server
-from pytest_cloudevents.recording.store import LocalRecording
 from pytest_cloudevents.tls import (
     ClientCert,
     TLSMode,
@@ -62,14 +61,8 @@ class Receiver(Sink):
         schemas: Mapping[str, Schema] | None = None,
         **settings: Unpack[OptionKeywords],
     ) -> None:
-        if options is not None and not isinstance(options, Options):
-            raise TypeError(f"options must be an Options, not {options!r}")
-        recording = LocalRecording(
-            (options or Options()).merged(settings),
-            auth=check_auth(auth),
-            contracts=None if schemas is None else Contracts(schemas),
-        )
-        super().__init__(recording)
+        app = local_app(options, settings, auth=auth, schemas=schemas)
+        super().__init__(app.recording)
         self.tls: TLSMode = check_tls(tls)
         if not isinstance(host, str) or not host:
             raise TypeError(f"host must be an address such as '127.0.0.1', not {host!r}")
@@ -82,7 +75,7 @@ class Receiver(Sink):
                 f" {advertise_host!r}"
             )
         context = server_context(self.tls) if self.tls else None
-        self._server = Server(host, port, DeliveryApp(recording), self._mount(), context)
+        self._server = Server(host, port, app, self._mount(), context)
         self.host = host
         self.port: int = self._server.port
         self.advertise_host = advertise_host

@@ -8,12 +8,11 @@ from typing import TYPE_CHECKING, Any, final
 from urllib.parse import urlsplit
 
 from pytest_cloudevents.config import Options
-from pytest_cloudevents.criteria.schema import Contracts, Schema
-from pytest_cloudevents.delivery.access import AuthArg, check_auth
-from pytest_cloudevents.delivery.app import DeliveryApp
+from pytest_cloudevents.criteria.schema import Schema
+from pytest_cloudevents.delivery.access import AuthArg
+from pytest_cloudevents.delivery.app import DeliveryApp, local_app
 from pytest_cloudevents.expect.endpoint import Sink
 from pytest_cloudevents.extras import available, require
-from pytest_cloudevents.recording.store import LocalRecording
 
 if TYPE_CHECKING:
     import responses
@@ -114,14 +113,8 @@ class MockSink(Sink):
         schemas: Mapping[str, Schema] | None = None,
         **settings: Unpack[OptionKeywords],
     ) -> None:
-        if options is not None and not isinstance(options, Options):
-            raise TypeError(f"options must be an Options, not {options!r}")
-        recording = LocalRecording(
-            (options or Options()).merged(settings),
-            auth=check_auth(auth),
-            contracts=None if schemas is None else Contracts(schemas),
-        )
-        super().__init__(recording)
+        app = local_app(options, settings, auth=auth, schemas=schemas)
+        super().__init__(app.recording)
         parts = urlsplit(url) if isinstance(url, str) else None
         if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(
@@ -131,7 +124,7 @@ class MockSink(Sink):
         self._url = url if parts.path else url + "/"
         boundary = "" if self._url.endswith("/") else r"(?:[/?#]|$)"
         self._pattern = re.compile("^" + re.escape(self._url) + boundary)
-        mocks.register(self._pattern, DeliveryApp(recording))
+        mocks.register(self._pattern, app)
 
     @property
     def url(self) -> str:
