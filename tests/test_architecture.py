@@ -260,3 +260,28 @@ def test_the_mock_does_not_import_the_server() -> None:
         if name.startswith(f"{TOP}.hosts.mock"):
             assert not any(d.startswith(f"{TOP}.hosts.server") for d in deps), name
             assert not any(d.startswith(f"{TOP}.hosts.receiver") for d in deps), name
+
+
+def test_loading_the_plugin_imports_nothing_heavy() -> None:
+    """Every pytest start (and xdist worker) loads the plugin: it imports no HTTP library,
+    no server, no mock library, no Faker and no SDK until a fixture or name is used."""
+    import subprocess
+    import sys
+
+    heavy = ["requests", "urllib3", "werkzeug", "httpx", "aiohttp", "faker", "cloudevents"]
+    heavy += ["h11", "responses", "respx", "asyncio"]
+    code = (
+        "import sys, pytest_cloudevents.plugin; "
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]"
+
+
+def test_every_public_name_resolves() -> None:
+    import pytest_cloudevents
+
+    for name in pytest_cloudevents.__all__:
+        assert getattr(pytest_cloudevents, name) is not None, name
