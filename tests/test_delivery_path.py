@@ -31,6 +31,7 @@ from pytest_cloudevents import (
 )
 from pytest_cloudevents.control import Standalone
 from pytest_cloudevents.errors import NotOnRemote
+from pytest_cloudevents.hosts.server import Limits
 from pytest_cloudevents.events import GENERATION
 from pytest_cloudevents.spec.codes import CODES, rejection_status
 
@@ -386,3 +387,10 @@ def test_every_code_says_its_level_kind_and_status_once() -> None:
     assert rejection_status(["missing-id", "body-too-large"]) == 413
     assert rejection_status(["unsupported-format", "body-too-large"]) == 415
     assert rejection_status(["unauthorized", "unsupported-format"]) == 401
+
+
+def test_server_limits_are_a_value_passed_in_and_checked() -> None:
+    with pytest.raises(ValueError, match="idle_timeout"):
+        Limits(idle_timeout=0)
+    with pytest.raises(TypeError, match="limits must be a Limits"):
+        Receiver(limits={"idle_timeout": 1})  # type: ignore[arg-type]

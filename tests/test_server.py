@@ -19,7 +19,7 @@ import requests
 from helpers import binary
 
 from pytest_cloudevents import Receiver, faults
-from pytest_cloudevents.hosts.server import limits as server_module
+from pytest_cloudevents.hosts.server import Limits
 
 HEAD = (
     "POST {path} HTTP/1.1\r\nHost: x\r\nce-specversion: 1.0\r\nce-id: {id}\r\n"
@@ -235,11 +235,8 @@ def test_abusive_connections_do_not_stall_others_and_stop_leaves_nothing() -> No
     assert wait_until(lambda: server_sockets(port) == []), server_sockets(port)
 
 
-def test_idle_connections_are_closed_after_the_bounded_time(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(server_module, "IDLE_TIMEOUT", 0.3)
-    with Receiver() as receiver, connect(receiver) as sock:
+def test_idle_connections_are_closed_after_the_bounded_time() -> None:
+    with Receiver(limits=Limits(idle_timeout=0.3)) as receiver, connect(receiver) as sock:
         sock.settimeout(5)
         started = time.monotonic()
         assert sock.recv(1) == b""  # the server closed it
@@ -253,12 +250,9 @@ def _cpu_seconds(thread: threading.Thread) -> float:
 
 
 @pytest.mark.once
-def test_past_the_connection_cap_new_ones_are_refused_fast_without_spinning(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_past_the_connection_cap_new_ones_are_refused_fast_without_spinning() -> None:
     """Hardening item 9: near the fd limit the accept loop spun at ~70% CPU."""
-    monkeypatch.setattr(server_module, "MAX_CONNECTIONS", 50)
-    with Receiver() as receiver:
+    with Receiver(limits=Limits(max_connections=50)) as receiver:
         held = [connect(receiver) for _ in range(50)]
         try:
             assert wait_until(lambda: len(receiver._server.connections) == 50)

@@ -10,7 +10,7 @@ from pytest_cloudevents.criteria.schema import Schema
 from pytest_cloudevents.delivery.access import AuthArg
 from pytest_cloudevents.delivery.app import local_app
 from pytest_cloudevents.expect.endpoint import Sink
-from pytest_cloudevents.hosts.server import Server
+from pytest_cloudevents.hosts.server import Limits, Server
 from pytest_cloudevents.tls import (
     ClientCert,
     TLSMode,
@@ -46,7 +46,9 @@ class Receiver(Sink):
       refused delivery is answered 401 and recorded as rejected with `unauthorized`;
     - `schemas`: JSON Schemas (dicts or .json paths) by event type or dataschema URI
       (extra `schema`); an event whose data breaks its schema is rejected with
-      `data-schema-mismatch`.
+      `data-schema-mismatch`;
+    - `limits`: the server's bounds (`hosts.server.Limits`: idle and request timeouts, the
+      connection cap).
     """
 
     def __init__(
@@ -59,6 +61,7 @@ class Receiver(Sink):
         tls: bool | str = False,
         auth: AuthArg = None,
         schemas: Mapping[str, Schema] | None = None,
+        limits: Limits | None = None,
         **settings: Unpack[OptionKeywords],
     ) -> None:
         app = local_app(options, settings, auth=auth, schemas=schemas)
@@ -75,7 +78,9 @@ class Receiver(Sink):
                 f" {advertise_host!r}"
             )
         context = server_context(self.tls) if self.tls else None
-        self._server = Server(host, port, app, self._mount(), context)
+        if limits is not None and not isinstance(limits, Limits):
+            raise TypeError(f"limits must be a Limits(...), not {limits!r}")
+        self._server = Server(host, port, app, self._mount(), context, limits)
         self.host = host
         self.port: int = self._server.port
         self.advertise_host = advertise_host

@@ -15,7 +15,7 @@ import h11
 from pytest_cloudevents.delivery.app import DeliveryApp
 from pytest_cloudevents.delivery.driver import Delivering, advance, drive_async
 from pytest_cloudevents.delivery.exchange import CUT, ELAPSED, GONE, Answer, Hold, HoldEnd, Request
-from pytest_cloudevents.hosts.server import limits
+from pytest_cloudevents.hosts.server.limits import Limits
 from pytest_cloudevents.hosts.server.mount import Mount, Stream
 from pytest_cloudevents.tls import TLSInfo, describe_peer
 from pytest_cloudevents.wire import Headers
@@ -33,6 +33,7 @@ class Server(Protocol):
     holds: dict[asyncio.Future[HoldEnd], threading.Event]
     accepted: int
     closing: bool
+    limits: Limits
 
     @property
     def pool(self) -> Executor:
@@ -76,7 +77,7 @@ class Connection(asyncio.Protocol):
         if self.server.closing:
             transport.abort()
             return
-        if len(self.server.connections) >= limits.MAX_CONNECTIONS:
+        if len(self.server.connections) >= self.server.limits.max_connections:
             transport.write(_REFUSED)
             transport.close()
             return
@@ -84,11 +85,13 @@ class Connection(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         self.peer = str(peer[0]) if peer else None
         self.tls = describe_peer(transport.get_extra_info("ssl_object"))
-        self._arm(limits.IDLE_TIMEOUT)
+        self._arm(self.server.limits.idle_timeout)
 
     def data_received(self, data: bytes) -> None:
         if self.h11.their_state is h11.IDLE and not self.busy and self.head is None:
-            self._arm(limits.REQUEST_TIMEOUT)  # a request begins: it must arrive whole in time
+            self._arm(
+                self.server.limits.request_timeout
+            )  # a request begins: it must arrive whole in time
         self.h11.receive_data(data)
         if self.busy:
             if len(self.h11.trailing_data[0]) > _MAX_AHEAD and self.transport is not None:
@@ -339,7 +342,7 @@ class Connection(asyncio.Protocol):
         self.h11.start_next_cycle()
         self.busy = False
         transport.resume_reading()
-        self._arm(limits.IDLE_TIMEOUT)
+        self._arm(self.server.limits.idle_timeout)
         if resume:
             self._process()  # a pipelined request may be waiting
         return True

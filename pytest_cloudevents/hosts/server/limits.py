@@ -1,12 +1,31 @@
-"""The server's limits, read at each use (tests may change them)."""
+"""`Limits`: the bounds the server keeps, passed to it when it is made."""
 
 from __future__ import annotations
 
-__all__ = ["IDLE_TIMEOUT", "MAX_CONNECTIONS", "REQUEST_TIMEOUT"]
+from dataclasses import dataclass
+from typing import final
 
-#: Seconds an idle keep-alive connection stays open.
-IDLE_TIMEOUT: float = 5.0
-#: Seconds a request (head and body) may take to arrive once it has begun.
-REQUEST_TIMEOUT: float = 30.0
-#: Open connections past which new ones are answered 503 and closed.
-MAX_CONNECTIONS: int = 1000
+from pytest_cloudevents.validate import check_seconds, check_whole
+
+__all__ = ["Limits"]
+
+
+@final
+@dataclass(frozen=True)
+class Limits:
+    """The server's bounds.
+
+    - `idle_timeout`: seconds an idle keep-alive connection stays open (also the bound of a
+      TLS handshake);
+    - `request_timeout`: seconds a request (head and body) may take to arrive once begun;
+    - `max_connections`: open connections past which new ones are answered 503 and closed.
+    """
+
+    idle_timeout: float = 5.0
+    request_timeout: float = 30.0
+    max_connections: int = 1000
+
+    def __post_init__(self) -> None:
+        check_seconds("idle_timeout", self.idle_timeout, positive=True)
+        check_seconds("request_timeout", self.request_timeout, positive=True)
+        check_whole("max_connections", self.max_connections, minimum=1)

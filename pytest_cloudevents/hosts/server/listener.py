@@ -10,8 +10,8 @@ import threading
 
 from pytest_cloudevents.delivery.app import DeliveryApp
 from pytest_cloudevents.delivery.exchange import CUT, HoldEnd
-from pytest_cloudevents.hosts.server import limits
 from pytest_cloudevents.hosts.server.connection import Connection, settle
+from pytest_cloudevents.hosts.server.limits import Limits
 from pytest_cloudevents.hosts.server.mount import Mount
 from pytest_cloudevents.hosts.server.pool import UserCodePool
 
@@ -31,8 +31,10 @@ class Server:
         app: DeliveryApp,
         mount: Mount | None = None,
         tls: ssl.SSLContext | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.app = app
+        self.limits = limits or Limits()
         self.tls = tls
         #: what answers under its own prefix instead of the app (the control API)
         self.mount = mount
@@ -63,7 +65,7 @@ class Server:
             lambda: Connection(self),
             sock=self.socket,
             ssl=self.tls,
-            ssl_handshake_timeout=limits.IDLE_TIMEOUT if self.tls else None,
+            ssl_handshake_timeout=self.limits.idle_timeout if self.tls else None,
         )
         self.listener = self.loop.run_until_complete(listening)
         self._ready.set()
