@@ -31,8 +31,8 @@ from pytest_cloudevents import (
 )
 from pytest_cloudevents.control import Standalone
 from pytest_cloudevents.errors import NotOnRemote
-from pytest_cloudevents.hosts.server import Limits
 from pytest_cloudevents.events import GENERATION
+from pytest_cloudevents.hosts.server import Limits
 from pytest_cloudevents.spec.codes import CODES, rejection_status
 
 
