@@ -7,18 +7,28 @@ import random
 import threading
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pytest_cloudevents.criteria.match import Matcher
 from pytest_cloudevents.faults.kinds import Fault, Flaky, is_fault
 from pytest_cloudevents.validate import check_whole
 
 if TYPE_CHECKING:
-    from pytest_cloudevents.recording.delivery import Delivery
+    from pytest_cloudevents.events import CloudEvent
 
-__all__ = ["Rule", "RuleList", "When"]
 
-When = Matcher | Callable[["Delivery"], bool] | None
+class Judged(Protocol):
+    """What a rule looks at: a delivery (`recording.Delivery`) with its events."""
+
+    @property
+    def events(self) -> list[CloudEvent]: ...
+
+
+__all__ = ["Judged", "Rule", "RuleList", "When"]
+
+#: A rule's condition: `match(...)` against the delivery's events, or a predicate on the
+#: `Delivery` itself (typed `Any` here: faults sit below the recording).
+When = Matcher | Callable[[Any], bool] | None
 
 
 class Rule:
@@ -39,7 +49,7 @@ class Rule:
         self.when = when
         self.hits = 0
 
-    def applies_to(self, delivery: Delivery) -> bool:
+    def applies_to(self, delivery: Judged) -> bool:
         """True when `when` holds for the delivery (any of its events, for a match)."""
         if self.when is None:
             return True
@@ -73,7 +83,7 @@ class RuleList:
             self._rules.append(rule)
         return rule
 
-    def pick(self, delivery: Delivery) -> Fault | None:
+    def pick(self, delivery: Judged) -> Fault | None:
         """The fault for this delivery, using one of its rule's `times`; None for none.
 
         `when` predicates run outside the list's lock (they may call back into the
