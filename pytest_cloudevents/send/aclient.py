@@ -18,15 +18,9 @@ from urllib3.util import Retry
 from pytest_cloudevents.config import default
 from pytest_cloudevents.events import CloudEvent, EventLike
 from pytest_cloudevents.extras import require
-from pytest_cloudevents.send.message import (
-    Message,
-    Result,
-    Sender,
-    Tries,
-    classify,
-    undelivered,
-)
-from pytest_cloudevents.send.retry import retry_of
+from pytest_cloudevents.send.message import Message, Sender
+from pytest_cloudevents.send.result import Result, classify, undelivered
+from pytest_cloudevents.send.retry import Tries, retry_of
 from pytest_cloudevents.send.transports import App, Reply, call_asgi, call_wsgi
 from pytest_cloudevents.tls import chosen_verify
 from pytest_cloudevents.validate import check_bool

@@ -16,18 +16,16 @@ from urllib3.util import Retry
 from pytest_cloudevents.config import default
 from pytest_cloudevents.events import CloudEvent, EventLike
 from pytest_cloudevents.extras import require
-from pytest_cloudevents.send.message import (
-    Message,
+from pytest_cloudevents.send.message import Message, Sender
+from pytest_cloudevents.send.result import (
     Outcome,
     Result,
-    Sender,
-    Tries,
     ValidationError,
     classify,
     redact,
     undelivered,
 )
-from pytest_cloudevents.send.retry import CountingAdapter, counting, retry_of
+from pytest_cloudevents.send.retry import CountingAdapter, Tries, counting, retry_of
 from pytest_cloudevents.send.transports import App, Reply, call_asgi, call_wsgi
 from pytest_cloudevents.tls import chosen_verify
 

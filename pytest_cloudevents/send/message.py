@@ -1,6 +1,6 @@
-"""What both clients share: the `Result` of a send, the one encoder that turns events into
-the message to send (or refuses them), and the one classifier that turns what came back
-into ACK, NACK or UNDELIVERED with the reply event.
+"""What both clients share: the `Message` to send, and the one encoder (`Sender`) that
+turns events into it (attributes read once, headers merged one way) or refuses them with
+an UNDELIVERED `Result`.
 
 `Client` (requests) and `AsyncClient` (httpx) differ only in how the bytes travel.
 """
@@ -10,19 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
-from urllib3.util import Retry
-
 from pytest_cloudevents.events import EventLike, attributes_of, coerce
-from pytest_cloudevents.send.result import (
-    Outcome,
-    Result,
-    ValidationError,
-    classify,
-    redact,
-    undelivered,
-)
-from pytest_cloudevents.send.retry import after_error, after_status
-from pytest_cloudevents.send.transports import App, Reply, as_app
+from pytest_cloudevents.send.result import Result, ValidationError, redact, undelivered
+from pytest_cloudevents.send.transports import App, as_app
 from pytest_cloudevents.spec.codes import Level
 from pytest_cloudevents.spec.rules import check_attributes
 from pytest_cloudevents.tls import check_verify
@@ -33,17 +23,7 @@ from pytest_cloudevents.wire.compression import compress as compress_body
 from pytest_cloudevents.wire.headers import Headers
 from pytest_cloudevents.wire.message import check_headers
 
-__all__ = [
-    "Message",
-    "Outcome",
-    "Result",
-    "Sender",
-    "Tries",
-    "ValidationError",
-    "classify",
-    "redact",
-    "undelivered",
-]
+__all__ = ["APP_BASE", "Message", "Sender", "check_compress"]
 
 
 @dataclass(frozen=True)
@@ -61,38 +41,6 @@ class Message:
 
 #: The host name in the URL of an in-process app (Starlette's TestClient uses it too).
 APP_BASE = "http://testserver"
-
-
-class Tries:
-    """Counts the attempts of one send and decides, with the client's urllib3 `Retry`,
-    whether to try again and how long to wait first (for the clients that drive the
-    Retry by hand: `AsyncClient` and in-process apps)."""
-
-    def __init__(self, retry: Retry, message: Message) -> None:
-        self.retry = retry
-        self.message = message
-        self.count = 0
-
-    def after_reply(self, reply: Reply) -> float | None:
-        """Seconds to wait before retrying after this response, or None to stop."""
-        retry_after = next((v for k, v in reply.headers if k.lower() == "retry-after"), None)
-        step = after_status(
-            self.retry, self.message.method, self.message.url, reply.status, retry_after
-        )
-        return self._take(step)
-
-    def after_error(self, error: BaseException, *, connecting: bool) -> float | None:
-        """Seconds to wait before retrying after this failure, or None to give up."""
-        step = after_error(
-            self.retry, self.message.method, self.message.url, error, connecting=connecting
-        )
-        return self._take(step)
-
-    def _take(self, step: tuple[Retry, float] | None) -> float | None:
-        if step is None:
-            return None
-        self.retry, wait = step
-        return wait
 
 
 class Sender:

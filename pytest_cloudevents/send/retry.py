@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -20,11 +20,16 @@ from urllib3.util import Retry
 
 from pytest_cloudevents.validate import check_seconds, check_whole
 
+if TYPE_CHECKING:
+    from pytest_cloudevents.send.message import Message
+    from pytest_cloudevents.send.transports import Reply
+
 __all__ = [
     "KNATIVE_STATUSES",
     "SDK_GO_STATUSES",
     "CountingAdapter",
     "ShapedRetry",
+    "Tries",
     "after_error",
     "after_status",
     "counting",
@@ -248,3 +253,35 @@ def after_error(
     except urllib3_errors.HTTPError:
         return None
     return new, new.get_backoff_time()
+
+
+class Tries:
+    """Counts the attempts of one send and decides, with the client's urllib3 `Retry`,
+    whether to try again and how long to wait first (for the clients that drive the
+    Retry by hand: `AsyncClient` and in-process apps)."""
+
+    def __init__(self, retry: Retry, message: Message) -> None:
+        self.retry = retry
+        self.message = message
+        self.count = 0
+
+    def after_reply(self, reply: Reply) -> float | None:
+        """Seconds to wait before retrying after this response, or None to stop."""
+        retry_after = next((v for k, v in reply.headers if k.lower() == "retry-after"), None)
+        step = after_status(
+            self.retry, self.message.method, self.message.url, reply.status, retry_after
+        )
+        return self._take(step)
+
+    def after_error(self, error: BaseException, *, connecting: bool) -> float | None:
+        """Seconds to wait before retrying after this failure, or None to give up."""
+        step = after_error(
+            self.retry, self.message.method, self.message.url, error, connecting=connecting
+        )
+        return self._take(step)
+
+    def _take(self, step: tuple[Retry, float] | None) -> float | None:
+        if step is None:
+            return None
+        self.retry, wait = step
+        return wait

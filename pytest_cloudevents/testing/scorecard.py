@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pytest_cloudevents.config import default
 from pytest_cloudevents.send.client import Client
-from pytest_cloudevents.send.message import Result
+from pytest_cloudevents.send.result import Result
 from pytest_cloudevents.testing.catalogue import invalid_messages
 from pytest_cloudevents.testing.factories import EventFactory
 
