@@ -394,3 +394,27 @@ def test_server_limits_are_a_value_passed_in_and_checked() -> None:
         Limits(idle_timeout=0)
     with pytest.raises(TypeError, match="limits must be a Limits"):
         Receiver(limits={"idle_timeout": 1})  # type: ignore[arg-type]
+
+
+def test_decode_never_raises_on_odd_text_even_under_warnings_as_errors() -> None:
+    """Issue 26: a structured event whose non-JSON data is the string "\\udcff" made
+    `decode` raise; `charset=unicode_escape` raised a DeprecationWarning out of it."""
+    import json
+    import warnings
+
+    from pytest_cloudevents.wire import decode
+
+    doc = {"specversion": "1.0", "id": "1", "source": "/s", "type": "t"}
+    lone = json.dumps({**doc, "datacontenttype": "application/octet-stream", "data": "\udcff"})
+    decoded = decode({"content-type": "application/cloudevents+json"}, lone.encode())
+    assert decoded.ok and decoded.events
+    headers = {"ce-specversion": "1.0", "ce-id": "1", "ce-source": "/s", "ce-type": "t"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for charset in ("unicode_escape", "raw_unicode_escape", "idna", "rot13", "zlib", "nope"):
+            text = decode({**headers, "content-type": f"text/plain; charset={charset}"}, b"\\d")
+            assert text.ok and text.events, charset  # an unusable charset: kept as bytes
+            as_json = decode(
+                {**headers, "content-type": f"application/json; charset={charset}"}, b'"\\d"'
+            )
+            assert [v.code for v in as_json.violations] == ["invalid-json"], charset

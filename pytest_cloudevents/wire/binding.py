@@ -3,8 +3,10 @@ and binary mode (attributes in `ce-` headers, data in the body)."""
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
+import warnings
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
@@ -71,6 +73,42 @@ def is_text_media_type(content_type: str | None) -> bool:
     mt = media_type(content_type)
     subtype = mt.partition("/")[2]
     return mt.startswith("text/") or subtype == "xml" or subtype.endswith("+xml")
+
+
+#: Python's codecs that are no character set of the web: escapes, IDNA, punycode and the like
+#: (`charset=unicode_escape` would interpret backslashes, and warns while it does).
+_NOT_CHARSETS: Final[frozenset[str]] = frozenset(
+    {
+        "unicode_escape",
+        "raw_unicode_escape",
+        "escape_codec",
+        "idna",
+        "punycode",
+        "palmos",
+        "mbcs",
+        "oem",
+        "undefined",
+    }
+)
+
+
+def decode_text(body: bytes, content_type: str | None) -> str:
+    """`body` decoded with the charset its Content-Type names (UTF-8 when none), or
+    ValueError when that is no character set, is unknown, or does not decode the body.
+    Never raises anything else, warnings-as-errors included."""
+    name = charset_of(content_type)
+    try:
+        info = codecs.lookup(name)
+    except (LookupError, ValueError):
+        raise ValueError(f"unknown charset {name!r}") from None
+    if not getattr(info, "_is_text_encoding", True) or info.name.replace("-", "_") in _NOT_CHARSETS:
+        raise ValueError(f"{name!r} is not a character set")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return body.decode(info.name)
+        except (UnicodeDecodeError, ValueError, LookupError) as exc:
+            raise ValueError(f"the body does not decode as {name}: {exc}") from None
 
 
 def charset_of(content_type: str | None) -> str:
@@ -177,7 +215,7 @@ def _body_data(
             return body, None
     if is_json_media_type(content_type):
         try:
-            return parse(body.decode(charset_of(content_type)), max_body), None
+            return parse(decode_text(body, content_type), max_body), None
         except JSONTextError as exc:
             code = "body-too-large" if exc.too_large else "invalid-json"
             return body, Violation(
@@ -195,8 +233,8 @@ def _body_data(
             )
     if is_text_media_type(content_type):
         try:
-            return body.decode(charset_of(content_type)), None
-        except (ValueError, LookupError):  # an unknown or undecodable charset: kept as bytes
+            return decode_text(body, content_type), None
+        except ValueError:  # an unknown or undecodable charset: kept as bytes
             return body, None
     return body, None
 
@@ -206,13 +244,18 @@ def _body_data(
 
 def data_bytes(data: Any, content_type: str | None) -> bytes:
     """Data as a body: bytes as they are, text in its charset, anything else as JSON
-    (ValueError for NaN or Infinity, which JSON cannot carry)."""
+    (ValueError for NaN or Infinity, which JSON cannot carry, and for text its charset
+    cannot carry)."""
     if data is None:
         return b""
     if isinstance(data, (bytes, bytearray)):
         return bytes(data)
     if isinstance(data, str) and not is_json_media_type(content_type):
-        return data.encode(charset_of(content_type))
+        name = charset_of(content_type)
+        try:
+            return data.encode(name)
+        except (LookupError, UnicodeEncodeError) as exc:
+            raise ValueError(f"the data cannot be sent as {name} text: {exc}") from None
     return json.dumps(data, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
 

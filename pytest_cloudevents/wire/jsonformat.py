@@ -141,7 +141,9 @@ def _json_data(value: Any, attributes: Mapping[str, Any]) -> Any:
         return value
     if is_text_media_type(content_type):
         return value
-    return value.encode("utf-8")
+    # a JSON string may hold lone surrogates (RFC 8259 8.2): kept as their bytes, never an
+    # exception out of decoding
+    return value.encode("utf-8", "surrogatepass")
 
 
 def event_to_json(event: EventLike) -> dict[str, Any]:
