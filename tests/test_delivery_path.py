@@ -418,3 +418,32 @@ def test_decode_never_raises_on_odd_text_even_under_warnings_as_errors() -> None
                 {**headers, "content-type": f"application/json; charset={charset}"}, b'"\\d"'
             )
             assert [v.code for v in as_json.violations] == ["invalid-json"], charset
+
+
+def test_the_same_event_gets_the_same_verdict_in_every_mode_the_client_sends_it_in() -> None:
+    """Issue 26: a 1.0 event with data_base64 and a JSON datacontenttype was re-sent in
+    binary mode as raw bytes labelled JSON, and the plugin's own receiver rejected it; a
+    0.3 event with data_base64 (no such member in 0.3) was accepted."""
+    import json
+
+    doc = {"specversion": "1.0", "id": "b64", "source": "/s", "type": "t"}
+    doc |= {"datacontenttype": "application/json", "data_base64": "bm90IGpzb24="}  # "not json"
+    headers = {"content-type": "application/cloudevents+json"}
+    with Receiver() as receiver, Client(receiver.url) as client:
+        assert requests.post(receiver.url, headers=headers, data=json.dumps(doc)).status_code == 202
+        [event] = receiver.events
+        assert client.send(event, mode="structured").is_ack
+        refused = client.send(event, mode="binary")
+        assert refused.is_undelivered and refused.attempts == 0
+        assert "mode='structured'" in str(refused.error)
+        assert receiver.rejected == []
+        v03 = {
+            "specversion": "0.3",
+            "id": "v03",
+            "source": "/s",
+            "type": "t",
+            "data_base64": "aGk=",
+        }
+        answer = requests.post(receiver.url, headers=headers, data=json.dumps(v03))
+        assert answer.status_code == 400
+        receiver.assert_rejected("extension-name-invalid")

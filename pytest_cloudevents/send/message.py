@@ -10,17 +10,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
-from pytest_cloudevents.events import EventLike, attributes_of, coerce
+from pytest_cloudevents.events import EventLike, attributes_of, coerce, data_of
 from pytest_cloudevents.send.result import Result, ValidationError, redact, undelivered
 from pytest_cloudevents.send.transports import App, as_app
 from pytest_cloudevents.spec.codes import Level
 from pytest_cloudevents.spec.rules import check_attributes
 from pytest_cloudevents.tls import check_verify
 from pytest_cloudevents.validate import check_bool, check_mode, check_seconds
-from pytest_cloudevents.wire import encode, encode_batch, mode_of
+from pytest_cloudevents.wire import encode, encode_batch, is_json_media_type, mode_of
 from pytest_cloudevents.wire.compression import CODINGS
 from pytest_cloudevents.wire.compression import compress as compress_body
 from pytest_cloudevents.wire.headers import Headers
+from pytest_cloudevents.wire.jsontext import JSONTextError, parse
 from pytest_cloudevents.wire.message import check_headers
 
 __all__ = ["APP_BASE", "Message", "Sender", "check_compress"]
@@ -105,6 +106,26 @@ class Sender:
                     " format) cannot go in binary mode, where it becomes the Content-Type and"
                     " every receiver reads the body as structured or batched; send it with"
                     " mode='structured'"
+                ),
+            )
+        data = data_of(core)
+        if (
+            chosen == "binary"
+            and isinstance(data, (bytes, bytearray))
+            and isinstance(content_type, str)  # without one, bytes go as octet-stream
+            and is_json_media_type(content_type)
+            and not _is_json(bytes(data))
+        ):
+            # binary data labelled JSON (data_base64 in a structured event): in binary mode
+            # the bytes become the body under that Content-Type, and a receiver rejects
+            # them as invalid JSON though the structured event was valid
+            return _unsendable(
+                url,
+                ValueError(
+                    f"the event's data is bytes that are not JSON but its datacontenttype is"
+                    f" {content_type!r}: in binary mode every receiver reads the body as JSON"
+                    " and rejects it; send it with mode='structured' (as data_base64), or give"
+                    " it a datacontenttype that says what the bytes are"
                 ),
             )
         try:
@@ -199,6 +220,14 @@ def check_compress(coding: object) -> str | None:
     if coding is None or coding in CODINGS:
         return coding
     raise ValueError(f"compress takes 'gzip', 'deflate' or None, not {coding!r}")
+
+
+def _is_json(body: bytes) -> bool:
+    try:
+        parse(body.decode("utf-8"))
+    except (JSONTextError, UnicodeDecodeError):
+        return False
+    return True
 
 
 def _target(target: object) -> str | App:

@@ -86,12 +86,14 @@ def _json_event(
                 f"{where}a CloudEvent in JSON must be an object, got {_kind(document)}",
             )
         ]
-    attributes = {
-        k: v for k, v in document.items() if k not in ("data", "data_base64") and v is not None
-    }
+    # `data_base64` is a member of the 1.0 format only; in 0.3 it is an attribute like any
+    # other (and its name is not a valid one)
+    v03 = document.get("specversion") == "0.3"
+    members = ("data",) if v03 else ("data", "data_base64")
+    attributes = {k: v for k, v in document.items() if k not in members and v is not None}
     problems: list[Violation] = []
     has_data = "data" in document
-    b64 = document.get("data_base64")
+    b64 = None if v03 else document.get("data_base64")
     data: Any = None
     if has_data and b64 is not None:
         problems.append(
