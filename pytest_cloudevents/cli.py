@@ -65,9 +65,22 @@ def _parser() -> argparse.ArgumentParser:
         "--auth",  # its 0.2 name
         dest="token",
         metavar="TOKEN",
-        default=os.environ.get("CE_TOKEN") or os.environ.get("CE_AUTH_TOKEN"),
+        default=os.environ.get("CE_TOKEN", os.environ.get("CE_AUTH_TOKEN")),
         help="require 'Authorization: Bearer TOKEN' on the control API (default: the"
         " CE_TOKEN environment variable; --auth and CE_AUTH_TOKEN are its 0.2 names)",
+    )
+    serve.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="another host name the control API answers for (repeatable); requests with any"
+        " other Host are refused (DNS rebinding)",
+    )
+    serve.add_argument(
+        "--show-credentials",
+        action="store_true",
+        help="show producers' credentials in the page and the control API (redacted by default)",
     )
     serve.add_argument(
         "--control-prefix", default=default("control_prefix"), help=DEFAULTS["control_prefix"].help
@@ -114,6 +127,8 @@ def _serve(args: argparse.Namespace) -> int:
             control_prefix=args.control_prefix,
             token=args.token,
             tls=args.tls,
+            allow_hosts=args.allow_host,
+            show_credentials=args.show_credentials,
         )
     except (ImportError, OSError, TypeError, ValueError) as exc:
         print(f"pytest-cloudevents serve: {exc}", file=sys.stderr)

@@ -28,15 +28,19 @@ from pytest_cloudevents.wire import Headers, decode, event_to_json
 MAX_WAIT: Final[float] = 60.0
 
 __all__ = [
+    "CREDENTIAL_HEADERS",
     "MAX_WAIT",
+    "REDACTED",
     "BadJSON",
     "delivery_from_json",
     "delivery_to_json",
     "event_from_json",
     "fault_from_json",
     "fault_to_json",
+    "is_credential",
     "matcher_from_json",
     "matcher_to_json",
+    "shown_headers",
 ]
 
 
@@ -51,9 +55,33 @@ def _violation(v: Violation) -> dict[str, Any]:
     return {"code": v.code, "attribute": v.attribute, "message": v.message, "level": v.level.value}
 
 
-def delivery_to_json(d: Delivery) -> dict[str, Any]:
+#: Header names whose values are credentials, shown as `REDACTED` (and any name holding
+#: `token` or `key`, any case).
+CREDENTIAL_HEADERS: Final[frozenset[str]] = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "set-cookie", "aeg-sas-key"}
+)
+REDACTED: Final[str] = "<redacted>"
+
+
+def is_credential(name: str) -> bool:
+    """Whether a header of this name carries a credential."""
+    lowered = name.lower()
+    return lowered in CREDENTIAL_HEADERS or "token" in lowered or "key" in lowered
+
+
+def shown_headers(headers: Headers, *, credentials: bool = False) -> dict[str, str]:
+    """Headers as the control API and the page show them: names as sent, credentials
+    redacted unless `credentials`."""
+    return {
+        name: value if credentials or not is_credential(name) else REDACTED
+        for name, value in headers.items()
+    }
+
+
+def delivery_to_json(d: Delivery, *, credentials: bool = False) -> dict[str, Any]:
     """A delivery as the control API shows it: events in the JSON format, the body in
-    base64, violations with their messages."""
+    base64, violations with their messages, credentials in headers redacted unless
+    `credentials`."""
     return {
         "seq": d.seq,
         "received_at": d.received_at,
@@ -61,7 +89,7 @@ def delivery_to_json(d: Delivery) -> dict[str, Any]:
         "method": d.method,
         "path": d.path,
         "query": d.query,
-        "headers": dict(d.headers.items()),
+        "headers": shown_headers(d.headers, credentials=credentials),
         "body_base64": base64.b64encode(d.body).decode("ascii"),
         "remote_addr": d.remote_addr,
         "mode": d.mode,

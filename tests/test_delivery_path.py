@@ -447,3 +447,67 @@ def test_the_same_event_gets_the_same_verdict_in_every_mode_the_client_sends_it_
         answer = requests.post(receiver.url, headers=headers, data=json.dumps(v03))
         assert answer.status_code == 400
         receiver.assert_rejected("extension-name-invalid")
+
+
+# -- the standalone receiver against a web page (issue 26) --------------------------------
+
+
+def test_a_cross_origin_or_non_json_write_to_the_control_api_is_refused() -> None:
+    with Standalone() as receiver:
+        rules = receiver.control_url + "rules"
+        fault = '{"fault": "status", "code": 503}'
+        text = requests.post(rules, data=fault, headers={"Content-Type": "text/plain"})
+        form = requests.post(rules, data={"fault": "status"})
+        other = requests.post(
+            rules,
+            data=fault,
+            headers={"Content-Type": "application/json", "Origin": "https://evil.example"},
+        )
+        reset = requests.post(receiver.control_url + "reset", headers={"Origin": "null"})
+        assert [r.status_code for r in (text, form, other, reset)] == [403] * 4
+        assert "application/json" in text.json()["error"]
+        assert requests.get(rules).json() == []  # nothing got in
+        own = requests.post(
+            rules,
+            data=fault,
+            headers={"Content-Type": "application/json", "Origin": receiver.url.rstrip("/")},
+        )
+        assert own.status_code == 201
+
+
+def test_a_request_for_another_host_name_is_refused_dns_rebinding() -> None:
+    with Standalone() as receiver:
+        url = receiver.control_url + "deliveries"
+        assert requests.get(url, headers={"Host": "evil.example"}).status_code == 403
+        assert requests.get(url, headers={"Host": f"localhost:{receiver.port}"}).ok
+        assert requests.get(receiver.control_url + "health", headers={"Host": "10.1.2.3"}).ok
+    with Standalone(allow_hosts=["events.local"]) as allowed:
+        url = allowed.control_url + "deliveries"
+        assert requests.get(url, headers={"Host": "events.local:8080"}).ok
+
+
+def test_an_empty_or_bad_token_is_refused_at_start() -> None:
+    for token, error in (("", ValueError), ("a\r\nb", ValueError), (5, TypeError)):
+        with pytest.raises(error, match="token"):
+            Standalone(token=token)  # type: ignore[arg-type]
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest_cloudevents", "serve", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**__import__("os").environ, "CE_TOKEN": ""},
+    )
+    assert done.returncode == 2 and "token" in done.stderr
+
+
+def test_producers_credentials_are_redacted_unless_asked_for() -> None:
+    secret = {"Authorization": "Bearer s3cret", "aeg-sas-key": "k3y", "X-Api-Token": "t0k"}
+    for show in (False, True):
+        with Standalone(show_credentials=show) as receiver:
+            requests.post(receiver.url, headers={**binary(), **secret}, data=b"{}")
+            doc = requests.get(receiver.control_url + "deliveries?after=0").json()
+            headers = doc["deliveries"][0]["headers"]
+            shown = [headers["Authorization"], headers["aeg-sas-key"], headers["X-Api-Token"]]
+            expected = ["Bearer s3cret", "k3y", "t0k"] if show else ["<redacted>"] * 3
+            assert shown == expected
+            assert headers["ce-id"] == binary()["ce-id"]  # everything else as sent

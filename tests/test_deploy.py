@@ -33,6 +33,7 @@ def test_the_container_runs_serve_on_all_interfaces_port_8080() -> None:
     assert (args.host, args.port) == ("0.0.0.0", 8080)
     text = (DEPLOY / "Containerfile").read_text()
     assert "EXPOSE 8080" in text and "USER 65532" in text
+    assert 'CE_TOKEN=""' not in text  # an empty token stops serve; none is the default
 
 
 def test_the_kubernetes_manifests_match_the_cli() -> None:

@@ -37,11 +37,12 @@ from pytest_cloudevents.control_protocol import (
     matcher_to_json,
 )
 from pytest_cloudevents.criteria.match import Matcher, match
-from pytest_cloudevents.delivery.access import presented_token, token_matches
+from pytest_cloudevents.delivery.access import check_token, presented_token, token_matches
 from pytest_cloudevents.delivery.exchange import Answer, Request
 from pytest_cloudevents.expect.endpoint import Sink
 from pytest_cloudevents.faults.rules import Rule
 from pytest_cloudevents.hosts.server.mount import Stream
+from pytest_cloudevents.wire import media_type
 
 __all__ = ["ControlAPI"]
 
@@ -71,13 +72,26 @@ def _json(status: int, doc: object) -> Answer:
 class ControlAPI:
     """The control API over one sink (the standalone receiver), under `prefix`."""
 
-    def __init__(self, sink: Sink, *, prefix: str = "/_ce/", token: str | None = None) -> None:
-        if not prefix.startswith("/") or not prefix.endswith("/") or prefix == "/":
+    def __init__(
+        self,
+        sink: Sink,
+        *,
+        prefix: str = "/_ce/",
+        token: str | None = None,
+        hosts: frozenset[str] | None = None,
+        show_credentials: bool = False,
+    ) -> None:
+        if not isinstance(prefix, str) or not prefix.startswith("/") or not prefix.endswith("/"):
+            raise ValueError(f"the control prefix is a path such as '/_ce/', not {prefix!r}")
+        if prefix == "/":
             raise ValueError(f"the control prefix is a path such as '/_ce/', not {prefix!r}")
         self.sink = sink
         self.prefix = prefix
-        self.token = token
+        self.token = None if token is None else check_token(token, "token")
         self._expected = b"" if token is None else token.encode("utf-8")
+        #: the host names (lower-cased, no port) a request's Host may give; None: any
+        self.hosts = hosts
+        self.show_credentials = show_credentials
         self._ids = itertools.count(1)
         self._rules: dict[int, Rule] = {}
         self._routes: dict[tuple[str, str], Callable[[Request, dict[str, list[str]]], Any]] = {
@@ -99,6 +113,10 @@ class ControlAPI:
         name = request.path[len(self.prefix) :] if request.path.startswith(self.prefix) else ""
         query = parse_qs(request.query, keep_blank_values=True)
         try:
+            if name != "health":  # probes reach a pod by its address
+                self._check_host(request)
+            if request.method.upper() not in ("GET", "HEAD", "OPTIONS"):
+                self._check_write(request)
             if name != "health" and name not in _PAGE:  # the page's files hold no data
                 self._authorize(request, query)
             if name in _PAGE:
@@ -129,6 +147,41 @@ class ControlAPI:
             return _json(400, {"error": str(exc)})
 
     # -- access ----------------------------------------------------------------------------
+
+    def _check_host(self, request: Request) -> None:
+        """DNS rebinding: a page of another site that resolves its name to this receiver
+        sends that name as Host; only the receiver's own names are answered."""
+        if self.hosts is None:
+            return
+        given = request.headers.get("host")
+        if given is None:
+            return  # HTTP/1.0: no Host, and no browser
+        if _hostname(given) not in self.hosts:
+            raise Refused(
+                403,
+                f"this receiver does not answer for Host {given!r}; start it with"
+                f" --allow-host {_hostname(given)} if that name is its own",
+            )
+
+    def _check_write(self, request: Request) -> None:
+        """Cross-origin writes: a write from a page of another origin, or one that is not
+        JSON (a form or text/plain post, which browsers send cross-origin without asking),
+        is refused."""
+        origin = request.headers.get("origin")
+        if origin is not None and origin != "null":
+            host = request.headers.get("host", "")
+            own = {f"http://{host}".lower(), f"https://{host}".lower()}
+            if origin.lower() not in own:
+                raise Refused(403, f"writes from the origin {origin!r} are refused")
+        elif origin == "null":
+            raise Refused(403, "writes from an opaque origin are refused")
+        content_type = request.headers.get("content-type")
+        if content_type is not None and media_type(content_type) != "application/json":
+            raise Refused(
+                403,
+                f"the control API takes JSON: send Content-Type: application/json, not"
+                f" {content_type!r}",
+            )
 
     def _authorize(self, request: Request, query: dict[str, list[str]]) -> None:
         if self.token is None:
@@ -167,7 +220,9 @@ class ControlAPI:
                     {
                         "generation": generation,
                         "next": cursor,
-                        "deliveries": [delivery_to_json(d) for d in chosen],
+                        "deliveries": [
+                            delivery_to_json(d, credentials=self.show_credentials) for d in chosen
+                        ],
                     },
                 )
             after = cursor  # only non-matching deliveries came: wait on from there
@@ -246,7 +301,10 @@ class ControlAPI:
                 if not found:
                     yield b": keep-alive\n\n"
                 for d in found:
-                    text = json.dumps(delivery_to_json(d), separators=(",", ":"))
+                    text = json.dumps(
+                        delivery_to_json(d, credentials=self.show_credentials),
+                        separators=(",", ":"),
+                    )
                     yield f"event: delivery\ndata: {text}\n\n".encode()
         finally:
             # the stream ends (client gone, server stopping): leave no task behind
@@ -309,3 +367,11 @@ def _page(name: str) -> Answer:
     filename, content_type = _PAGE[name]
     body = resources.files(__package__).joinpath("page").joinpath(filename).read_bytes()
     return Answer(200, [("Content-Type", content_type), ("Cache-Control", "no-cache")], body)
+
+
+def _hostname(host: str) -> str:
+    """The name of a Host header value, lower-cased, without its port."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[: host.find("]") + 1] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
