@@ -39,6 +39,7 @@ from pytest_cloudevents.faults.rules import Rule, RuleList, When
 from pytest_cloudevents.recording.log import DeliveryLog
 from pytest_cloudevents.recording.wakeup import run_in_thread
 from pytest_cloudevents.tls import check_verify, chosen_verify
+from pytest_cloudevents.validate import check_path
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -280,6 +281,7 @@ class RemoteReceiver(Sink):
 
     def url_for(self, path: str = "/") -> str:
         """A URL under the standalone receiver; any path is accepted and recorded."""
+        check_path(path)
         return urljoin(self._url, path.lstrip("/"))
 
     def inject(self, fault: Fault, *, times: int | None = None, when: When = None) -> Rule:

@@ -15,6 +15,7 @@ __all__ = [
     "Mode",
     "check_bool",
     "check_mode",
+    "check_path",
     "check_seconds",
     "check_whole",
 ]
@@ -72,3 +73,10 @@ def check_mode(value: object) -> Mode:
     if value == "binary" or value == "structured":
         return value
     raise ValueError(f"mode must be 'binary' or 'structured', not {value!r} (batches: send_batch)")
+
+
+def check_path(value: object) -> str:
+    """`value` when it is a URL path (a string); TypeError otherwise."""
+    if not isinstance(value, str):
+        raise TypeError(f"the path is a string such as '/hooks/orders', not {value!r}")
+    return value

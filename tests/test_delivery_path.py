@@ -511,3 +511,28 @@ def test_producers_credentials_are_redacted_unless_asked_for() -> None:
             expected = ["Bearer s3cret", "k3y", "t0k"] if show else ["<redacted>"] * 3
             assert shown == expected
             assert headers["ce-id"] == binary()["ce-id"]  # everything else as sent
+
+
+def test_wrong_arguments_are_refused_at_the_call(ce_mock: Any) -> None:
+    """Issue 26: calls 0.2 accepted or refused with the wrong exception."""
+    factory = EventFactory(3)
+    with pytest.raises(ValueError, match="NaN"):
+        factory.make("com.example.x", data={"total": float("nan")})
+    from pytest_cloudevents import invalid_messages
+
+    with pytest.raises(ValueError, match="max_body"):
+        invalid_messages(max_body=0)
+    with Receiver() as receiver, Client(receiver.url) as client:
+        with pytest.raises(TypeError, match="bytes or str"):
+            client.send_raw(binary(), 5)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="dict of header"):
+            client.send_raw(5, b"{}")  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="path is a string"):
+            receiver.url_for(5)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="options must be an Options"):
+            Receiver(options="x")  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="path is a string"):
+            ce_mock.sink("https://x.example/").url_for(5)
+        with pytest.raises(TypeError, match="token"):
+            RemoteReceiver(receiver.url, auth=5)  # type: ignore[arg-type]
+        assert receiver.deliveries == []  # nothing was sent

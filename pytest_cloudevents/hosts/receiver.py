@@ -19,7 +19,7 @@ from pytest_cloudevents.tls import (
     client_cert,
     server_context,
 )
-from pytest_cloudevents.validate import check_whole
+from pytest_cloudevents.validate import check_path, check_whole
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -97,6 +97,7 @@ class Receiver(Sink):
 
     def url_for(self, path: str = "/") -> str:
         """The URL of `path` on this receiver; any path is accepted and recorded."""
+        check_path(path)
         host = self.advertise_host or self.host
         if host in ("0.0.0.0", ""):
             host = "127.0.0.1"

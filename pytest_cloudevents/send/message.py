@@ -176,6 +176,12 @@ class Sender:
         """A message exactly as given (for malformed-message tests); no checks."""
         if not isinstance(method, str) or not method.isalpha():
             raise ValueError(f"method must be an HTTP method name such as 'POST', not {method!r}")
+        if not isinstance(body, (str, bytes, bytearray, memoryview)):
+            raise TypeError(
+                f"send_raw takes the body as bytes or str, not {type(body).__name__} {body!r}"
+            )
+        if not isinstance(headers, Mapping):
+            raise TypeError(f"headers must be a dict of header names to values, not {headers!r}")
         url, app = self._where(to, path)
         data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
         return Message(url, app, method.upper(), self.headers.merged(headers), data)

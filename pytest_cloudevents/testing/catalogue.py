@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from pytest_cloudevents.config import default
+from pytest_cloudevents.validate import check_whole
 
 __all__ = ["InvalidCase", "invalid_messages"]
 
@@ -75,6 +76,7 @@ def invalid_messages(*, max_body: int = default("max_body")) -> list[InvalidCase
     invalid_messages(), ids=lambda c: c.id)` and `client.send_raw(case.headers, case.body)`.
     `max_body` sizes the `body-too-large` case to just over that limit.
     """
+    check_whole("max_body (bytes)", max_body, minimum=1)
     b, s = _binary, _json
     cases = [
         ("missing-id", "binary mode without ce-id", b({"ce-id": None}), b"{}"),

@@ -3,6 +3,7 @@ byte for byte)."""
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from collections.abc import Callable
@@ -110,6 +111,13 @@ class EventFactory:
         for name, value in raw.items():
             if isinstance(value, datetime):
                 raw[name] = format_time(value)
+        try:  # JSON has no NaN or Infinity: such data could never be sent
+            json.dumps(payload, allow_nan=False, default=lambda value: None)
+        except ValueError as exc:
+            raise ValueError(
+                f"make({type!r}): the data cannot be sent as JSON ({exc}): NaN and Infinity"
+                " have no JSON form; use a finite number or None"
+            ) from None
         problems = check_attributes(raw)
         if problems:
             rules = "; ".join(f"{p} ({p.level.value})" for p in problems)

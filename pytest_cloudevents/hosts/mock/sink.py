@@ -13,6 +13,7 @@ from pytest_cloudevents.delivery.access import AuthArg
 from pytest_cloudevents.delivery.app import DeliveryApp, local_app
 from pytest_cloudevents.expect.endpoint import Sink
 from pytest_cloudevents.extras import available, require
+from pytest_cloudevents.validate import check_path
 
 if TYPE_CHECKING:
     import responses
@@ -133,6 +134,7 @@ class MockSink(Sink):
 
     def url_for(self, path: str = "/") -> str:
         """A URL under this sink's prefix."""
+        check_path(path)
         return self._url.rstrip("/") + "/" + path.lstrip("/")
 
     def __repr__(self) -> str:
