@@ -14,6 +14,7 @@ __all__ = [
     "NotOnRemote",
     "RemoteError",
     "RemoteUnreachable",
+    "RetryAfterTooLong",
     "TokenRefused",
 ]
 
@@ -45,3 +46,8 @@ class ControlAPIError(CloudEventsError, ValueError):
 
 class RemoteError(CloudEventsError):
     """An exception user code raised in a standalone receiver, as its text."""
+
+
+class RetryAfterTooLong(CloudEventsError):
+    """A server asked for a wait (`Retry-After`) longer than the client's `max_retry_after`:
+    the retries ended there, with the last answer (a NACK) as the result."""

@@ -26,11 +26,12 @@ from pytest_cloudevents import (
     EventFactory,
     Receiver,
     RemoteReceiver,
+    Result,
     faults,
     match,
 )
 from pytest_cloudevents.control import Standalone
-from pytest_cloudevents.errors import NotOnRemote
+from pytest_cloudevents.errors import NotOnRemote, RetryAfterTooLong
 from pytest_cloudevents.events import GENERATION
 from pytest_cloudevents.hosts.server import Limits
 from pytest_cloudevents.spec.codes import CODES, rejection_status
@@ -536,3 +537,43 @@ def test_wrong_arguments_are_refused_at_the_call(ce_mock: Any) -> None:
         with pytest.raises(TypeError, match="token"):
             RemoteReceiver(receiver.url, auth=5)  # type: ignore[arg-type]
         assert receiver.deliveries == []  # nothing was sent
+
+
+# -- Retry-After on the sending side (issue 26) ------------------------------------------
+
+
+def _send_both(url: str, event: Any, **options: Any) -> list[Result]:
+    with Client(**options) as client:
+        first = client.send(event, to=url)
+
+    async def send_async() -> Result:
+        async with AsyncClient(**options) as aclient:
+            return await aclient.send(event, to=url)
+
+    return [first, asyncio.run(send_async())]
+
+
+def test_a_retry_after_longer_than_max_retry_after_ends_the_retries_with_the_reason() -> None:
+    """0.2: `Retry-After: 3600` with retry=2 slept for an hour."""
+    event = EventFactory(5).make("com.example.x")
+    with Receiver() as receiver:
+        receiver.inject(faults.throttle(3600))
+        started = time.monotonic()
+        results = _send_both(receiver.url, event, retry=2, max_retry_after=5.0)
+        assert time.monotonic() - started < 30
+        for result in results:
+            assert result.is_nack and result.status == 429 and result.attempts == 1
+            assert isinstance(result.error, RetryAfterTooLong)
+            assert "max_retry_after=5 s" in str(result.error)
+        assert receiver.attempts(event_id=attr(event, "id")).count == 2
+
+
+def test_an_unparsable_retry_after_is_read_as_absent() -> None:
+    """0.2: `Retry-After: soon` made Client report UNDELIVERED for a 503 and
+    AsyncClient.send raise urllib3's InvalidHeader."""
+    event = EventFactory(6).make("com.example.x")
+    with Receiver() as receiver:
+        receiver.inject(faults.status(503, headers={"Retry-After": "soon"}))
+        for result in _send_both(receiver.url, event, retry=1):
+            assert result.is_nack and result.status == 503 and result.attempts == 2
+            assert result.error is None

@@ -54,6 +54,7 @@ class AsyncClient(Sender):
         validate: bool = True,
         verify: bool | str = True,
         compress: str | None = None,
+        max_retry_after: float = default("max_retry_after"),
         keepalive: bool = True,
     ) -> None:
         httpx = require("httpx", "AsyncClient")
@@ -65,6 +66,7 @@ class AsyncClient(Sender):
             validate=validate,
             verify=verify,
             compress=compress,
+            max_retry_after=max_retry_after,
         )
         check_bool("keepalive", keepalive)
         self.keepalive = keepalive
@@ -191,7 +193,7 @@ class AsyncClient(Sender):
         import anyio
 
         started = time.monotonic()
-        tries = Tries(self.retry, message)
+        tries = Tries(self.retry, message, self.max_retry_after)
         while True:
             tries.count += 1
             try:
@@ -208,7 +210,7 @@ class AsyncClient(Sender):
             else:
                 wait = tries.after_reply(reply)
                 if wait is None:
-                    return classify(
+                    result = classify(
                         message.url,
                         reply.status,
                         reply.headers,
@@ -216,6 +218,7 @@ class AsyncClient(Sender):
                         elapsed=time.monotonic() - started,
                         attempts=tries.count,
                     )
+                    return tries.finish(result)
             await anyio.sleep(wait)
 
     async def _call(self, message: Message) -> Reply:

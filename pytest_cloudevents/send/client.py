@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from types import TracebackType
 from typing import Any, final
 
@@ -14,6 +15,7 @@ import requests
 from urllib3.util import Retry
 
 from pytest_cloudevents.config import default
+from pytest_cloudevents.errors import RetryAfterTooLong
 from pytest_cloudevents.events import CloudEvent, EventLike
 from pytest_cloudevents.extras import require
 from pytest_cloudevents.send.message import Message, Sender
@@ -60,6 +62,7 @@ class Client(Sender):
         validate: bool = True,
         verify: bool | str = True,
         compress: str | None = None,
+        max_retry_after: float = default("max_retry_after"),
     ) -> None:
         super().__init__(
             target,
@@ -69,6 +72,7 @@ class Client(Sender):
             validate=validate,
             verify=verify,
             compress=compress,
+            max_retry_after=max_retry_after,
         )
         if session is not None and not isinstance(session, requests.Session):
             raise TypeError(f"session must be a requests.Session (or None), not {session!r}")
@@ -81,7 +85,9 @@ class Client(Sender):
             session.trust_env = False
         self.session = session
         if self._own_session or retry is not None:
-            adapter = CountingAdapter(max_retries=counting(self.retry))
+            adapter = CountingAdapter(
+                max_retries=counting(self.retry), max_retry_after=self.max_retry_after
+            )
             self.session.mount("http://", adapter)
             self.session.mount("https://", adapter)
         self._portal: contextlib.ExitStack | None = None
@@ -190,7 +196,7 @@ class Client(Sender):
                 elapsed=time.monotonic() - started,
                 attempts=self._attempts(message.url, None),
             )
-        return classify(
+        result = classify(
             message.url,
             response.status_code,
             response.headers,
@@ -198,16 +204,19 @@ class Client(Sender):
             elapsed=time.monotonic() - started,
             attempts=self._attempts(message.url, response),
         )
+        adapter = self.session.get_adapter(message.url)
+        stopped = adapter.stopped() if isinstance(adapter, CountingAdapter) else None
+        return result if stopped is None else replace(result, error=RetryAfterTooLong(stopped))
 
     def _to_app(self, message: Message, app: App) -> Result:
         started = time.monotonic()
-        tries = Tries(self.retry, message)
+        tries = Tries(self.retry, message, self.max_retry_after)
         while True:
             tries.count += 1
             reply = self._call(message, app)
             wait = tries.after_reply(reply)
             if wait is None:
-                return classify(
+                result = classify(
                     message.url,
                     reply.status,
                     reply.headers,
@@ -215,6 +224,7 @@ class Client(Sender):
                     elapsed=time.monotonic() - started,
                     attempts=tries.count,
                 )
+                return tries.finish(result)
             time.sleep(wait)
 
     def _call(self, message: Message, app: App) -> Reply:

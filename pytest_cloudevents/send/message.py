@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
+from pytest_cloudevents.config import default
 from pytest_cloudevents.events import EventLike, attributes_of, coerce, data_of
 from pytest_cloudevents.send.result import Result, ValidationError, redact, undelivered
 from pytest_cloudevents.send.transports import App, as_app
@@ -57,8 +58,12 @@ class Sender:
         validate: bool,
         verify: bool | str = True,
         compress: str | None = None,
+        max_retry_after: float = default("max_retry_after"),
     ) -> None:
         check_mode(mode)
+        #: the longest Retry-After waited for; a longer one ends the retries (the result is
+        #: the last answer, with a `RetryAfterTooLong` as its error)
+        self.max_retry_after = check_seconds("max_retry_after", max_retry_after)
         self.verify = check_verify(verify)
         self.compress = check_compress(compress)
         check_seconds("timeout", timeout, positive=True, maximum=3600.0)

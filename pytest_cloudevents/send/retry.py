@@ -10,6 +10,8 @@ or `d`, `d`, `d` (sdk-go's "linear", a constant period).
 from __future__ import annotations
 
 import copy
+import dataclasses
+import math
 import threading
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -18,10 +20,12 @@ from requests.adapters import HTTPAdapter
 from urllib3 import exceptions as urllib3_errors
 from urllib3.util import Retry
 
+from pytest_cloudevents.errors import RetryAfterTooLong
 from pytest_cloudevents.validate import check_seconds, check_whole
 
 if TYPE_CHECKING:
     from pytest_cloudevents.send.message import Message
+    from pytest_cloudevents.send.result import Result
     from pytest_cloudevents.send.transports import Reply
 
 __all__ = [
@@ -35,6 +39,8 @@ __all__ = [
     "counting",
     "from_int",
     "knative",
+    "retry_after_seconds",
+    "retry_after_stop",
     "retry_of",
     "sdk_go",
 ]
@@ -138,6 +144,35 @@ def from_int(retries: int) -> ShapedRetry:
     return knative(retries)
 
 
+# --------------------------------------------------------------------------- Retry-After
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """`Retry-After` (delta-seconds or an HTTP date) as seconds; None when it is absent or
+    does not parse (an unparsable Retry-After is read as absent)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(_PARSER.parse_retry_after(value)))
+    except (urllib3_errors.InvalidHeader, ValueError, TypeError, OverflowError):
+        return None
+
+
+_PARSER: Final[Retry] = Retry(0)
+
+
+def retry_after_stop(value: str | None, limit: float) -> str | None:
+    """Why a retry asked for with `Retry-After: value` is not made (the wait is longer than
+    `limit` seconds), or None."""
+    seconds = retry_after_seconds(value)
+    if seconds is None or seconds <= limit:
+        return None
+    return (
+        f"the server asked to retry after {seconds:g} s (Retry-After: {value}), longer than the"
+        f" client's max_retry_after={limit:g} s: not retried (raise max_retry_after to wait)"
+    )
+
+
 # --------------------------------------------------------------------------- counting
 # `Result.attempts` must be exact: a counting copy of the user's Retry notes every retry
 # urllib3 allows, per thread, and the adapter reads the count back after the send.
@@ -156,11 +191,27 @@ def counting(retry: Retry) -> Retry:
         if cls is None:
 
             def increment(self: Retry, *args: Any, **kwargs: Any) -> Retry:
+                response = kwargs.get("response")
+                if response is not None:
+                    limit = getattr(_retries, "max_retry_after", math.inf)
+                    reason = retry_after_stop(response.headers.get("Retry-After"), limit)
+                    if reason is not None:  # urllib3 then returns this response
+                        _retries.stopped = reason
+                        pool: Any = kwargs.get("_pool")
+                        url = str(args[1] if len(args) > 1 else kwargs.get("url"))
+                        raise urllib3_errors.MaxRetryError(pool, url, RetryAfterTooLong(reason))
                 new = base.increment(self, *args, **kwargs)  # raises when exhausted
                 _retries.count = getattr(_retries, "count", 0) + 1
                 return new
 
-            cls = type(f"Counting{base.__name__}", (base,), {"increment": increment})
+            def get_retry_after(self: Retry, response: Any) -> float | None:
+                return retry_after_seconds(response.headers.get("Retry-After"))
+
+            cls = type(
+                f"Counting{base.__name__}",
+                (base,),
+                {"increment": increment, "get_retry_after": get_retry_after},
+            )
             _COUNTING[base] = cls
     counted = copy.copy(retry)
     counted.__class__ = cls
@@ -169,18 +220,31 @@ def counting(retry: Retry) -> Retry:
 
 
 class CountingAdapter(HTTPAdapter):
-    """An adapter whose retries are counted (give it a `counting(...)` Retry)."""
+    """An adapter whose retries are counted (give it a `counting(...)` Retry), and that
+    makes no retry a `Retry-After` longer than `max_retry_after` asks for."""
+
+    def __init__(self, *args: Any, max_retry_after: float = math.inf, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_retry_after = max_retry_after
 
     def send(
         self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
     ) -> requests.Response:
         _retries.count = 0
+        _retries.stopped = None
+        _retries.max_retry_after = self.max_retry_after
         return super().send(request, *args, **kwargs)
 
     @staticmethod
     def attempts() -> int:
         """HTTP requests this thread's last send made: 1 + the retries allowed."""
         return 1 + int(getattr(_retries, "count", 0))
+
+    @staticmethod
+    def stopped() -> str | None:
+        """Why this thread's last send made no more retries (a Retry-After too long)."""
+        reason: str | None = getattr(_retries, "stopped", None)
+        return reason
 
 
 def retry_of(retry: Retry | int | None) -> Retry:
@@ -230,9 +294,7 @@ def after_status(
         new = retry.increment(method, url, response=_Answered(status))  # type: ignore[arg-type]
     except urllib3_errors.HTTPError:  # MaxRetryError: out of retries
         return None
-    wait = None
-    if new.respect_retry_after_header and retry_after:
-        wait = new.parse_retry_after(retry_after)
+    wait = retry_after_seconds(retry_after) if new.respect_retry_after_header else None
     return new, wait if wait else new.get_backoff_time()
 
 
@@ -260,18 +322,31 @@ class Tries:
     whether to try again and how long to wait first (for the clients that drive the
     Retry by hand: `AsyncClient` and in-process apps)."""
 
-    def __init__(self, retry: Retry, message: Message) -> None:
+    def __init__(self, retry: Retry, message: Message, max_retry_after: float = math.inf) -> None:
         self.retry = retry
         self.message = message
+        self.max_retry_after = max_retry_after
         self.count = 0
+        #: why no more retries were made (a Retry-After too long), or None
+        self.stopped: str | None = None
 
     def after_reply(self, reply: Reply) -> float | None:
         """Seconds to wait before retrying after this response, or None to stop."""
         retry_after = next((v for k, v in reply.headers if k.lower() == "retry-after"), None)
+        if self.retry.is_retry(self.message.method, reply.status, bool(retry_after)):
+            self.stopped = retry_after_stop(retry_after, self.max_retry_after)
+            if self.stopped is not None:
+                return None
         step = after_status(
             self.retry, self.message.method, self.message.url, reply.status, retry_after
         )
         return self._take(step)
+
+    def finish(self, result: Result) -> Result:
+        """The result, with why the retries stopped early (if they did) as its error."""
+        if self.stopped is None:
+            return result
+        return dataclasses.replace(result, error=RetryAfterTooLong(self.stopped))
 
     def after_error(self, error: BaseException, *, connecting: bool) -> float | None:
         """Seconds to wait before retrying after this failure, or None to give up."""
