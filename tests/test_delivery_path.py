@@ -4,6 +4,7 @@ had because a step was written in several places, and goes through the public AP
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import subprocess
 import sys
@@ -577,3 +578,40 @@ def test_an_unparsable_retry_after_is_read_as_absent() -> None:
         for result in _send_both(receiver.url, event, retry=1):
             assert result.is_nack and result.status == 503 and result.attempts == 2
             assert result.error is None
+
+
+def test_blocked_handlers_do_not_stall_the_next_delivery_or_stop() -> None:
+    """Issue 26: four blocked handlers stalled every other delivery (the fifth was never
+    answered) and `stop()` then took 2 s."""
+    release = threading.Event()
+    blocked = threading.Semaphore(0)
+
+    def handler(event: Any) -> None:
+        if attr(event, "id").startswith("block"):
+            blocked.release()
+            release.wait(30)
+
+    receiver = Receiver()
+
+    def send_blocked(i: int) -> None:
+        # stop() drops these connections: what the test expects
+        with contextlib.suppress(requests.RequestException):
+            requests.post(receiver.url, headers=binary(ce_id=f"block-{i}"), data=b"{}", timeout=30)
+
+    try:
+        receiver.handle(handler)
+        senders = [threading.Thread(target=send_blocked, args=(i,), daemon=True) for i in range(4)]
+        for sender in senders:
+            sender.start()
+        for _ in range(4):
+            assert blocked.acquire(timeout=10)
+        fifth = requests.post(receiver.url, headers=binary(ce_id="free"), data=b"{}", timeout=10)
+        assert fifth.status_code == 202
+    finally:
+        started = time.monotonic()
+        receiver.stop()
+        stopped_in = time.monotonic() - started
+        release.set()
+        for sender in senders:
+            sender.join(10)
+    assert stopped_in < 1.5

@@ -50,7 +50,7 @@ class Server:
         except (OSError, ValueError) as exc:
             raise OSError(f"cannot listen on {host}:{port}: {exc}") from exc
         self.port: int = self.socket.getsockname()[1]
-        self.pool = UserCodePool(4, f"ce-user-{self.port}")
+        self.pool = UserCodePool(UserCodePool.MAX_WORKERS, f"ce-user-{self.port}")
         self.loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, Final, ParamSpec, TypeVar
 
 __all__ = ["UserCodePool"]
 
@@ -21,13 +22,19 @@ _Job = tuple[Future[Any], Callable[..., Any], tuple[Any, ...], dict[str, Any]]
 
 
 class UserCodePool(Executor):
-    """At most `workers` daemon threads, started as work arrives."""
+    """At most `workers` daemon threads, a new one started only when work arrives and none
+    is idle: handlers that block hold a thread each, and the next delivery still gets one
+    (up to the cap), so a few blocked handlers never stall the rest."""
+
+    #: The cap of a receiver's pool: blocked handlers past it make later deliveries wait.
+    MAX_WORKERS: Final[int] = 32
 
     def __init__(self, workers: int, name: str) -> None:
         self._workers, self._name = workers, name
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
+        self._idle = 0
         self._closed = False
 
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
@@ -36,7 +43,7 @@ class UserCodePool(Executor):
             if self._closed:
                 raise RuntimeError("the receiver is stopped")
             self._jobs.put((future, fn, args, kwargs))
-            if len(self._threads) < self._workers:
+            if self._idle == 0 and len(self._threads) < self._workers:
                 thread = threading.Thread(
                     target=self._work, name=f"{self._name}-{len(self._threads)}", daemon=True
                 )
@@ -45,7 +52,14 @@ class UserCodePool(Executor):
         return future
 
     def _work(self) -> None:
-        while (job := self._jobs.get()) is not None:
+        while True:
+            with self._lock:
+                self._idle += 1
+            job = self._jobs.get()
+            with self._lock:
+                self._idle -= 1
+            if job is None:
+                return
             future, fn, args, kwargs = job
             if not future.set_running_or_notify_cancel():
                 continue
@@ -70,6 +84,7 @@ class UserCodePool(Executor):
                     job[0].cancel()
         for _ in threads:
             self._jobs.put(None)
-        if wait:
+        if wait:  # idle threads end at once; one stuck in user code is left behind
+            deadline = time.monotonic() + 0.3
             for thread in threads:
-                thread.join(0.5)
+                thread.join(max(0.0, deadline - time.monotonic()))
