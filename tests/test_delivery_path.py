@@ -615,3 +615,82 @@ def test_blocked_handlers_do_not_stall_the_next_delivery_or_stop() -> None:
         for sender in senders:
             sender.join(10)
     assert stopped_in < 1.5
+
+
+def test_an_error_that_settles_after_the_test_body_fails_that_test(
+    pytester: pytest.Pytester,
+) -> None:
+    """Issue 26: an error that settled after the test body (a fire-and-forget producer, a
+    handler still running) never failed the test."""
+    pytester.makepyfile(
+        """
+        import pytest
+        import requests
+
+        HEADERS = {"ce-specversion": "1.0", "ce-id": "late", "ce-source": "/s",
+                   "ce-type": "com.example.late"}
+
+        @pytest.fixture
+        def late_producer(ce_receiver):
+            yield
+            requests.post(ce_receiver.url, headers=HEADERS, data=b"{}")  # after the body
+
+        def test_fire_and_forget(ce_receiver, late_producer):
+            ce_receiver.handle(lambda event: 1 / 0)
+
+        def test_next(ce_receiver):
+            assert ce_receiver.deliveries == []
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_fire_and_forget*",
+            "*after the test body ended*",
+            "*ZeroDivisionError*",
+        ]
+    )
+
+
+def test_a_delivery_its_host_drops_is_cut_short_not_an_error() -> None:
+    """The guard turns exceptions into recorded errors, but a held delivery whose host
+    drops it (the generator closed, as a cancelled server task does on stop) is cut
+    short, never recorded as an `error` (0.3's first guard recorded GeneratorExit)."""
+    from pytest_cloudevents.delivery.app import local_app
+    from pytest_cloudevents.delivery.exchange import Hold, Request
+    from pytest_cloudevents.wire import Headers
+
+    app = local_app(None, {})
+    app.recording.rules.add(faults.delay(10), None, None, 0)
+    steps = app.deliver(Request.from_http("POST", "/", Headers(binary()), b"{}", max_body=1024))
+    assert isinstance(next(steps), Hold)
+    steps.close()
+    assert [d.outcome for d in app.recording.log.snapshot()] == ["pending"]
+
+
+def test_a_delivery_held_when_the_receiver_stops_is_not_an_error() -> None:
+    """The guard turns exceptions into recorded errors, but a delivery its host drops on
+    stop (the generator closed) is cut short, never an `error`."""
+    receiver = Receiver()
+    arrived = threading.Event()
+
+    def picked(delivery: Any) -> bool:
+        arrived.set()  # the delivery is in the log, about to be held
+        return True
+
+    receiver.inject(faults.delay(10), when=picked)
+
+    def send() -> None:
+        with contextlib.suppress(requests.RequestException):
+            requests.post(receiver.url, headers=binary(ce_id="held"), data=b"{}", timeout=10)
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    try:
+        assert arrived.wait(10)
+    finally:
+        receiver.stop()
+        sender.join(10)
+    assert [d.outcome for d in receiver.deliveries] == ["pending"]
+    assert receiver.take_problems() == []

@@ -108,6 +108,8 @@ class DeliveryApp:
         track = _Track()
         try:
             return (yield from self._deliver(request, track))
+        except GeneratorExit:  # the host dropped the delivery (stop): never recorded
+            raise
         except BaseException as exc:  # the guard: anything raised becomes a recorded error
             return self._guard(request, track, exc)
 

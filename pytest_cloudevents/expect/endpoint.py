@@ -192,6 +192,7 @@ class Sink:
         self._log = recording.log
         self._rules = recording.rules
         self._seen_rejected: set[int] = set()
+        self._reported: set[int] = set()  # problems a check point already reported
         self._lock = threading.Lock()
 
     @property
@@ -392,6 +393,7 @@ class Sink:
             self._rules.clear()
             self.recording.handler = None
             self._seen_rejected.clear()
+            self._reported.clear()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -424,6 +426,16 @@ class Sink:
             ):
                 out.append((number, d))
         return out
+
+    def take_problems(self) -> list[tuple[int, Delivery]]:
+        """`unchecked_problems` not taken before: each problem is reported once, at the
+        first check point that sees it (after the test body, at teardown, or when the
+        next test takes the receiver)."""
+        found = self.unchecked_problems()
+        with self._lock:
+            fresh = [(n, d) for n, d in found if d.seq not in self._reported]
+            self._reported.update(d.seq for _, d in fresh)
+        return fresh
 
     def describe(self) -> str:
         """A title line, the delivery log, and the attempts of every event delivered more

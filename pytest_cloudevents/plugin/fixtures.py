@@ -68,10 +68,18 @@ def ce_receiver(ce_session_receiver: Endpoint, request: pytest.FixtureRequest) -
     service under test at `ce_receiver.url`."""
     from pytest_cloudevents.errors import NotOnRemote
     from pytest_cloudevents.expect.endpoint import Sink
+    from pytest_cloudevents.plugin.hooks import problem_lines
 
     receiver = ce_session_receiver
     assert isinstance(receiver, Sink)
+    late = problem_lines([receiver])  # settled after an earlier test's last check point
     receiver.reset()
+    if late:
+        pytest.fail(
+            "cloudevents: problems that arrived after an earlier test ended, while nothing"
+            " watched the receiver (a producer or handler still running):\n" + "\n".join(late),
+            pytrace=False,
+        )
     try:
         receiver.options = options_for(request.node)
     except NotOnRemote as exc:  # a marker asks what a standalone receiver fixes itself

@@ -4,26 +4,30 @@
 from __future__ import annotations
 
 import traceback
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pytest_cloudevents.plugin.options import base_seed, used_state
 
-__all__ = ["pytest_assertrepr_compare", "pytest_runtest_call", "pytest_runtest_makereport"]
+if TYPE_CHECKING:
+    from pytest_cloudevents.expect.endpoint import Sink
+
+__all__ = [
+    "problem_lines",
+    "pytest_assertrepr_compare",
+    "pytest_runtest_call",
+    "pytest_runtest_makereport",
+    "pytest_runtest_teardown",
+]
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
-    """After a passing test body: fail the test on rejected deliveries it never looked
-    at and on exceptions raised by handlers."""
-    result = yield
-    state = used_state(item)
-    if state is None:
-        return result
+def problem_lines(sinks: Iterable[Sink]) -> list[str]:
+    """The problems nobody checked yet, each sink's under its name (each reported once)."""
     lines: list[str] = []
-    for sink in state.sinks:
-        problems = sink.unchecked_problems()
+    for sink in sinks:
+        problems = sink.take_problems()
         if not problems:
             continue
         lines.append(f"{sink!r}:")
@@ -38,10 +42,48 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
             else:
                 lines.append(f"  delivery #{number} was rejected and the test never checked it:")
                 lines += [f"    {v}" for v in d.violations]
+    return lines
+
+
+_ADVICE = "check them with receiver.assert_rejected(...), or set check_rejected=False"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """After a passing test body: fail the test on rejected deliveries it never looked
+    at and on exceptions raised by handlers. (A failed body's report shows them in its
+    `cloudevents` section; they are not reported again at teardown.)"""
+    try:
+        result = yield
+    except BaseException:
+        state = used_state(item)
+        if state is not None:
+            problem_lines(state.sinks)
+        raise
+    state = used_state(item)
+    lines = [] if state is None else problem_lines(state.sinks)
     if lines:
         pytest.fail(
-            "cloudevents: problems the test did not assert on (check them with"
-            " receiver.assert_rejected(...), or set check_rejected=False):\n" + "\n".join(lines),
+            f"cloudevents: problems the test did not assert on ({_ADVICE}):\n" + "\n".join(lines),
+            pytrace=False,
+        )
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(
+    item: pytest.Item, nextitem: pytest.Item | None
+) -> Generator[None, None, None]:
+    """After the test's fixtures are torn down: fail it (an error at teardown) on problems
+    that settled after its body ended (a producer that kept running, a handler that
+    outlived the body), so a late error never disappears."""
+    result = yield
+    state = used_state(item)
+    lines = [] if state is None else problem_lines(state.sinks)
+    if lines:
+        pytest.fail(
+            "cloudevents: problems that arrived after the test body ended (a producer or"
+            f" handler still running; {_ADVICE}):\n" + "\n".join(lines),
             pytrace=False,
         )
     return result
