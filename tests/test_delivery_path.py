@@ -694,3 +694,25 @@ def test_a_delivery_held_when_the_receiver_stops_is_not_an_error() -> None:
         sender.join(10)
     assert [d.outcome for d in receiver.deliveries] == ["pending"]
     assert receiver.take_problems() == []
+
+
+def test_cancelled_async_waits_stop_at_once(standalone: Standalone) -> None:
+    """Issue 26: of 60 cancelled `wait_for_async` calls, most ran on to their timeout."""
+
+    async def cancel_all(endpoint: Any, count: int) -> tuple[int, float]:
+        tasks = [
+            asyncio.ensure_future(endpoint.wait_for_async(id=f"never-{i}", timeout=30))
+            for i in range(count)
+        ]
+        await asyncio.sleep(0)  # let every wait begin
+        started = time.monotonic()
+        for task in tasks:
+            task.cancel()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        cancelled = sum(isinstance(r, asyncio.CancelledError) for r in results)
+        return cancelled, time.monotonic() - started
+
+    with Receiver() as receiver, RemoteReceiver(standalone.url, token="tök-en") as remote:
+        for endpoint, count in ((receiver, 60), (remote, 20)):
+            cancelled, took = asyncio.run(cancel_all(endpoint, count))
+            assert cancelled == count and took < 2.0
