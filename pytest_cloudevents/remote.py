@@ -250,6 +250,9 @@ class RemoteReceiver(Sink):
                 for item in doc["deliveries"]:
                     self._log.settle(delivery_from_json(item), generation)
                 self._cursor = doc["next"]
+                if doc.get("more"):  # a page of a longer answer: pull on at once
+                    wait = 0.0
+                    continue
                 return bool(doc["deliveries"])
 
     # -- what differs from a local receiver ------------------------------------------------

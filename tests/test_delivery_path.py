@@ -716,3 +716,22 @@ def test_cancelled_async_waits_stop_at_once(standalone: Standalone) -> None:
         for endpoint, count in ((receiver, 60), (remote, 20)):
             cancelled, took = asyncio.run(cancel_all(endpoint, count))
             assert cancelled == count and took < 2.0
+
+
+def test_deliveries_come_in_pages_and_a_remote_reads_them_all() -> None:
+    """Issue 26: `GET /_ce/deliveries?after=0` over thousands of deliveries was one answer
+    built on the loop. It pages (`limit`, default 500); the remote receiver and the page
+    follow `more`."""
+    with Standalone() as receiver:
+        for i in range(7):
+            requests.post(receiver.url, headers=binary(ce_id=f"p-{i}"), data=b"{}")
+        url = receiver.control_url + "deliveries"
+        first = requests.get(url, params={"after": 0, "limit": 3}).json()
+        assert [d["events"][0]["id"] for d in first["deliveries"]] == ["p-0", "p-1", "p-2"]
+        assert first["more"] is True and first["next"] == 3
+        rest = requests.get(url, params={"after": first["next"], "limit": 500}).json()
+        assert len(rest["deliveries"]) == 4 and rest["more"] is False
+        bad = requests.get(url, params={"limit": 0})
+        assert bad.status_code == 400 and "limit" in bad.json()["error"]
+        with RemoteReceiver(receiver.url) as remote:
+            assert len(remote.events) == 7

@@ -42,11 +42,14 @@ from pytest_cloudevents.delivery.exchange import Answer, Request
 from pytest_cloudevents.expect.endpoint import Sink
 from pytest_cloudevents.faults.rules import Rule
 from pytest_cloudevents.hosts.server.mount import Stream
+from pytest_cloudevents.recording.delivery import Delivery
 from pytest_cloudevents.wire import media_type
 
 __all__ = ["ControlAPI"]
 
-#: The longest long-poll, in seconds.
+#: Deliveries in one answer of `GET deliveries` by default (`limit=`), and at most.
+PAGE: Final[int] = 500
+MAX_PAGE: Final[int] = 5000
 #: Seconds between keep-alive comments on an idle stream.
 KEEPALIVE: Final[float] = 10.0
 _PAGE = {
@@ -202,30 +205,40 @@ class ControlAPI:
         return _json(200, {"status": "ok"})
 
     async def _deliveries(self, request: Request, query: dict[str, list[str]]) -> Answer:
-        after = _number(query, "after", 0, whole=True)
+        after = int(_number(query, "after", 0, whole=True))
         wait = min(_number(query, "wait", 0.0), MAX_WAIT)
+        limit = int(_number(query, "limit", PAGE, whole=True))
+        if not 1 <= limit <= MAX_PAGE:
+            raise Refused(400, f"limit is a number of deliveries from 1 to {MAX_PAGE}, not {limit}")
         keep = _filter(query)
         log = self.sink.recording.log
-        deadline = asyncio.get_running_loop().time() + wait
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
         while True:
-            remaining = max(0.0, deadline - asyncio.get_running_loop().time())
+            remaining = max(0.0, deadline - loop.time())
             if remaining > 0:
-                found, cursor, generation = await log.wait_settled_async(int(after), remaining)
+                found, cursor, generation = await log.wait_settled_async(after, remaining)
             else:
-                found, cursor, generation = log.settled_since(int(after))
-            chosen = [d for d in found if keep(d)]
+                found, cursor, generation = log.settled_since(after)
+            chosen: list[Delivery] = []
+            consumed = 0
+            for d in found:
+                consumed += 1
+                if keep(d):
+                    chosen.append(d)
+                    if len(chosen) == limit:
+                        break
             if chosen or remaining <= 0 or cursor < after:
-                return _json(
-                    200,
-                    {
-                        "generation": generation,
-                        "next": cursor,
-                        "deliveries": [
-                            delivery_to_json(d, credentials=self.show_credentials) for d in chosen
-                        ],
-                    },
-                )
+                upto = after + consumed if len(chosen) == limit and cursor >= after else cursor
+                page = {"generation": generation, "next": upto, "more": upto < cursor}
+                # a page of deliveries is built off the loop: other deliveries go on
+                return await loop.run_in_executor(None, self._page_answer, page, chosen)
             after = cursor  # only non-matching deliveries came: wait on from there
+
+    def _page_answer(self, page: dict[str, Any], chosen: list[Delivery]) -> Answer:
+        shown = self.show_credentials
+        page["deliveries"] = [delivery_to_json(d, credentials=shown) for d in chosen]
+        return _json(200, page)
 
     def _reset(self, request: Request, query: dict[str, list[str]]) -> Answer:
         self.sink.reset()
@@ -347,7 +360,7 @@ def _number(
     return value
 
 
-_RESERVED = {"after", "wait", "outcome", "token"}
+_RESERVED = {"after", "wait", "outcome", "token", "limit"}
 
 
 def _filter(query: dict[str, list[str]]) -> Callable[[Any], bool]:

@@ -185,11 +185,17 @@ function connect(after) {
 
 async function start() {
   document.getElementById("filters").addEventListener("input", render);
-  const answer = await fetch(api("deliveries", { after: "0" }));
-  const doc = await answer.json();
-  doc.deliveries.forEach((d) => deliveries.push(d));
+  // the deliveries so far, a page at a time (the receiver builds each page off its loop)
+  let next = 0;
+  for (;;) {
+    const answer = await fetch(api("deliveries", { after: String(next) }));
+    const doc = await answer.json();
+    doc.deliveries.forEach((d) => deliveries.push(d));
+    next = doc.next;
+    if (!doc.more) break;
+  }
   render();
-  connect(doc.next);
+  connect(next);
 }
 
 start();
