@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 from datetime import datetime
 from typing import Any, Final
 
-from pytest_cloudevents.criteria.match import Matcher, _All, _Any, _Criteria, _Not, match
+from pytest_cloudevents.criteria.match import AllOf, AnyOf, Criteria, Matcher, Not, is_regex, match
 from pytest_cloudevents.errors import RemoteError
 from pytest_cloudevents.events import CloudEvent
 from pytest_cloudevents.faults import kinds
@@ -23,17 +22,21 @@ from pytest_cloudevents.spec.codes import Level
 from pytest_cloudevents.spec.rules import Violation
 from pytest_cloudevents.tls import TLSInfo
 from pytest_cloudevents.wire import Headers, decode, event_to_json
+from pytest_cloudevents.wire.jsontext import JSONTextError, parse
 
 #: The longest long-poll (`GET deliveries?wait=`) the control API holds, in seconds.
 MAX_WAIT: Final[float] = 60.0
 
 __all__ = [
     "CREDENTIAL_HEADERS",
+    "MAX_DEPTH",
     "MAX_WAIT",
     "REDACTED",
     "BadJSON",
+    "compile_regex",
     "delivery_from_json",
     "delivery_to_json",
+    "document_from_json",
     "event_from_json",
     "fault_from_json",
     "fault_to_json",
@@ -46,6 +49,43 @@ __all__ = [
 
 class BadJSON(ValueError):
     """A JSON document the control API cannot use; the message says what to send."""
+
+
+#: How deep a document the control API takes (a rule's `$all`/`$any`/`$not` and `then`/
+#: `of` nest; nothing sensible nests deeper).
+MAX_DEPTH: Final[int] = 32
+
+
+def document_from_json(body: bytes) -> Any:
+    """A request's JSON document, refused (BadJSON) when it does not parse or nests deeper
+    than `MAX_DEPTH`: no document can exhaust the receiver's stack."""
+    try:
+        document = parse(body.decode("utf-8"))
+    except (JSONTextError, UnicodeDecodeError) as exc:
+        raise BadJSON(f"the body is not JSON: {exc}") from None
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            if depth > MAX_DEPTH:
+                raise BadJSON(f"the document nests deeper than {MAX_DEPTH} levels")
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children)
+    return document
+
+
+def compile_regex(pattern: str) -> Any:
+    """A regex that arrived over the control API, compiled with RE2 (linear time: no
+    pattern can freeze the receiver); BadJSON when RE2 refuses it."""
+    import re2  # type: ignore[import-untyped]  # google-re2, imported when a regex arrives
+
+    try:
+        return re2.compile(pattern)
+    except re2.error as exc:
+        raise BadJSON(
+            f"the regex {pattern!r} does not compile with RE2 ({exc}); RE2 has no"
+            " backreferences or lookaround"
+        ) from None
 
 
 # --------------------------------------------------------------------------- deliveries
@@ -174,13 +214,13 @@ def matcher_to_json(matcher: Matcher) -> Any:
     """A `match(...)` as JSON: criteria by attribute (`{"$regex": ...}` for a compiled
     pattern), `{"$all": [...]}`, `{"$any": [...]}`, `{"$not": ...}`. A predicate (a Python
     callable) has no JSON form and raises TypeError."""
-    if isinstance(matcher, _All):
+    if isinstance(matcher, AllOf):
         return {"$all": [matcher_to_json(p) for p in matcher.parts]}
-    if isinstance(matcher, _Any):
+    if isinstance(matcher, AnyOf):
         return {"$any": [matcher_to_json(p) for p in matcher.parts]}
-    if isinstance(matcher, _Not):
+    if isinstance(matcher, Not):
         return {"$not": matcher_to_json(matcher.inner)}
-    if isinstance(matcher, _Criteria):
+    if isinstance(matcher, Criteria):
         if matcher.predicates:
             raise TypeError(_NO_CALLABLES)
         return {name: _criterion_to_json(name, c) for name, c in matcher.criteria.items()}
@@ -194,7 +234,7 @@ _NO_CALLABLES = (
 
 
 def _criterion_to_json(name: str, criterion: Any) -> Any:
-    if isinstance(criterion, re.Pattern):
+    if is_regex(criterion):
         return {_REGEX: criterion.pattern}
     if callable(criterion) or isinstance(criterion, type):
         raise TypeError(f"{_NO_CALLABLES} (criterion {name}={criterion!r})")
@@ -229,8 +269,8 @@ def matcher_from_json(doc: object) -> Matcher:
             raise BadJSON(f"unknown criterion {name!r}: use attribute names, data, $all/$any/$not")
         if isinstance(value, dict) and set(value) == {_REGEX}:
             try:
-                value = re.compile(str(value[_REGEX]))
-            except re.error as exc:
-                raise BadJSON(f"criterion {name}: the regex does not compile: {exc}") from None
+                value = compile_regex(str(value[_REGEX]))
+            except BadJSON as exc:
+                raise BadJSON(f"criterion {name}: {exc}") from None
         criteria[name] = value
     return match(**criteria)

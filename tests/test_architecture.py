@@ -242,6 +242,15 @@ def test_no_room_reads_another_rooms_private_attributes() -> None:
     for name, path in mods.items():
         own = defined[room_of(name)]
         for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):  # `from another_room import _private`
+                target = node.module or ""
+                if target.startswith(TOP) and target in mods and room_of(target) != room_of(name):
+                    reads += [
+                        f"{name}:{node.lineno} imports {target}.{alias.name}"
+                        for alias in node.names
+                        if alias.name.startswith("_") and not alias.name.startswith("__")
+                    ]
+                continue
             if not isinstance(node, ast.Attribute):
                 continue
             attr = node.attr

@@ -735,3 +735,26 @@ def test_deliveries_come_in_pages_and_a_remote_reads_them_all() -> None:
         assert bad.status_code == 400 and "limit" in bad.json()["error"]
         with RemoteReceiver(receiver.url) as remote:
             assert len(remote.events) == 7
+
+
+def test_control_api_regexes_compile_with_re2_and_documents_are_bounded() -> None:
+    """Issue 26: one rule with the regex `(a|aa)+$` plus one delivery froze the server;
+    a 5,000-deep JSON rule was a 500 RecursionError."""
+    with Standalone() as receiver:
+        rules = receiver.control_url + "rules"
+        evil = {"fault": "status", "code": 503, "when": {"subject": {"$regex": "(a|aa)+$"}}}
+        assert requests.post(rules, json=evil).status_code == 201
+        headers = {**binary(), "ce-subject": "a" * 5000 + "b"}
+        answer = requests.post(receiver.url, headers=headers, data=b"{}", timeout=10)
+        assert answer.status_code == 202  # matched in linear time: not the rule's subject
+        assert requests.get(receiver.control_url + "health", timeout=5).ok
+        backref = {"fault": "status", "code": 503, "when": {"id": {"$regex": r"(a)\1"}}}
+        refused = requests.post(rules, json=backref)
+        assert refused.status_code == 400 and "RE2" in refused.json()["error"]
+        deep = '{"$not": ' * 5000 + '{"id": "x"}' + "}" * 5000
+        nested = requests.post(
+            rules,
+            data='{"fault": "disconnect", "when": ' + deep + "}",
+            headers={"Content-Type": "application/json"},
+        )
+        assert nested.status_code == 400 and "deeper" in nested.json()["error"]

@@ -11,7 +11,18 @@ from typing import Any, Final
 
 from pytest_cloudevents.events import EventLike, attribute_of, data_of, format_time, is_event
 
-__all__ = ["Criterion", "Matcher", "closest", "combine", "match"]
+__all__ = [
+    "AllOf",
+    "AnyOf",
+    "Criteria",
+    "Criterion",
+    "Matcher",
+    "Not",
+    "closest",
+    "combine",
+    "is_regex",
+    "match",
+]
 
 _MISSING: Final = object()
 Predicate = Callable[[Any], bool]
@@ -70,12 +81,24 @@ def _reason(criterion: Any, value: Any) -> str | None:
     return _model_reason(criterion, value)
 
 
+def is_regex(criterion: Any) -> bool:
+    """Whether a criterion is a compiled regex: Python's, or RE2's (what the control API
+    compiles regexes that arrive over HTTP with)."""
+    if isinstance(criterion, re.Pattern):
+        return True
+    return (
+        not callable(criterion)
+        and hasattr(criterion, "fullmatch")
+        and isinstance(getattr(criterion, "pattern", None), str)
+    )
+
+
 def _compare(criterion: Any, value: Any) -> bool:
     if value is _MISSING:
         return False
     if isinstance(criterion, Criterion) or _is_model(criterion):
         return _reason(criterion, value) is None
-    if isinstance(criterion, re.Pattern):
+    if is_regex(criterion):
         return criterion.fullmatch(_string_form(value)) is not None
     if isinstance(criterion, type):
         return isinstance(value, criterion)
@@ -121,7 +144,7 @@ def describe_callable(fn: Callable[..., Any]) -> str:
 
 
 def _describe(criterion: Any) -> str:
-    if isinstance(criterion, re.Pattern):
+    if is_regex(criterion):
         return f"matching /{criterion.pattern}/"
     if isinstance(criterion, type):
         return f"an instance of {criterion.__name__}"
@@ -179,13 +202,13 @@ class Matcher:
             return hash(repr(self))
 
     def __and__(self, other: Matcher) -> Matcher:
-        return _All((self, _check(other, "&")))
+        return AllOf((self, _check(other, "&")))
 
     def __or__(self, other: Matcher) -> Matcher:
-        return _Any((self, _check(other, "|")))
+        return AnyOf((self, _check(other, "|")))
 
     def __invert__(self) -> Matcher:
-        return _Not(self)
+        return Not(self)
 
 
 def _check(other: object, op: str) -> Matcher:
@@ -194,7 +217,7 @@ def _check(other: object, op: str) -> Matcher:
     return other
 
 
-class _Criteria(Matcher):
+class Criteria(Matcher):
     """Keyword criteria (and predicates on the whole event), all of which must hold."""
 
     def __init__(self, criteria: Mapping[str, Any], predicates: Iterable[Predicate] = ()) -> None:
@@ -238,7 +261,7 @@ class _Criteria(Matcher):
         return f"match({', '.join(parts)})"
 
 
-class _All(Matcher):
+class AllOf(Matcher):
     def __init__(self, parts: tuple[Matcher, ...]) -> None:
         self.parts = parts
 
@@ -258,7 +281,7 @@ class _All(Matcher):
         return " & ".join(_paren(p) for p in self.parts)
 
 
-class _Any(Matcher):
+class AnyOf(Matcher):
     def __init__(self, parts: tuple[Matcher, ...]) -> None:
         self.parts = parts
 
@@ -279,7 +302,7 @@ class _Any(Matcher):
         return " | ".join(_paren(p) for p in self.parts)
 
 
-class _Not(Matcher):
+class Not(Matcher):
     def __init__(self, inner: Matcher) -> None:
         self.inner = inner
 
@@ -297,22 +320,22 @@ class _Not(Matcher):
 
 
 def _paren(m: Matcher) -> str:
-    return f"({m!r})" if isinstance(m, (_All, _Any)) else repr(m)
+    return f"({m!r})" if isinstance(m, (AllOf, AnyOf)) else repr(m)
 
 
 def match(**criteria: Any) -> Matcher:
     """Build a `Matcher`: `match(type="com.example.x", data=IsPartialDict(id=1))`."""
-    return _Criteria(criteria)
+    return Criteria(criteria)
 
 
 def combine(matcher: Matcher | Predicate | None, criteria: Mapping[str, Any]) -> Matcher:
     """One matcher from an optional `match=` argument and keyword criteria."""
     if matcher is None:
-        return _Criteria(criteria)
+        return Criteria(criteria)
     if isinstance(matcher, Matcher):
-        return matcher & _Criteria(criteria) if criteria else matcher
+        return matcher & Criteria(criteria) if criteria else matcher
     if callable(matcher):
-        return _Criteria(criteria, [matcher])
+        return Criteria(criteria, [matcher])
     raise TypeError(
         f"match must be a match(...) object or a predicate on the event, not {matcher!r};"
         " pass criteria as keywords, e.g. wait_for(type='com.example.x')"

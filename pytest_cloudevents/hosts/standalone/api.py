@@ -31,6 +31,7 @@ from pytest_cloudevents.control_protocol import (
     MAX_WAIT,
     BadJSON,
     delivery_to_json,
+    document_from_json,
     fault_from_json,
     fault_to_json,
     matcher_from_json,
@@ -253,10 +254,7 @@ class ControlAPI:
         )
 
     def _add_rule(self, request: Request, query: dict[str, list[str]]) -> Answer:
-        try:
-            doc = json.loads(request.body or b"null")
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise BadJSON(f"the body is not JSON: {exc}") from None
+        doc = document_from_json(request.body or b"null")
         if not isinstance(doc, dict):
             raise BadJSON(
                 'a rule is a JSON object: a fault such as {"fault": "status", "code": 503},'
