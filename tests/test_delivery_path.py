@@ -614,7 +614,7 @@ def test_blocked_handlers_do_not_stall_the_next_delivery_or_stop() -> None:
         release.set()
         for sender in senders:
             sender.join(10)
-    assert stopped_in < 1.5
+    assert stopped_in < 2.0  # the target is under 1 s; the bound allows a loaded machine
 
 
 def test_an_error_that_settles_after_the_test_body_fails_that_test(
