@@ -61,11 +61,13 @@ _DECODE_ON_LOOP: Final[int] = 64 * 1024
 class _Track:
     """Where one delivery stands, for the guard: the latest version and its generation."""
 
-    __slots__ = ("delivery", "generation")
+    __slots__ = ("delivery", "found", "generation")
 
     def __init__(self) -> None:
         self.delivery: Delivery | None = None
         self.generation = 0
+        #: fields learned but not yet in `delivery`
+        self.found: dict[str, Any] = {}
 
 
 @final
@@ -119,7 +121,7 @@ class DeliveryApp:
             delivery, arrival = self._begin(request)
             track.generation = arrival.generation
         settled = error_answer(exc, "the delivery")
-        return self._settle(delivery, track.generation, settled)
+        return self._settle(replace(delivery, **track.found), track.generation, settled)
 
     def _begin(self, request: Request) -> tuple[Delivery, Arrival]:
         arrival = self.recording.log.begin()
@@ -143,10 +145,13 @@ class DeliveryApp:
         delivery, arrival = self._begin(request)
         generation, cancel = arrival.generation, arrival.cancelled
         track.delivery, track.generation = delivery, generation
+        # what the steps learn, applied to the delivery once (a new version costs a copy)
+        found = track.found
 
         def refuse(code: str, message: str) -> Answer:
-            refused = replace(delivery, violations=[Violation(code, None, message)])
-            return self._settle(refused, generation, rejection(refused.violations))
+            violations = [Violation(code, None, message)]
+            refused = replace(delivery, **found, violations=violations)
+            return self._settle(refused, generation, rejection(violations))
 
         limit = options.max_body
         if request.incomplete:
@@ -178,23 +183,23 @@ class DeliveryApp:
         body = request.body
         if "content-encoding" in request.headers:
             inflated = decompress(request.headers.lowered, body, limit)
-            delivery = replace(delivery, content_encoding=inflated.encoding)
-            track.delivery = delivery
+            found["content_encoding"] = inflated.encoding
             if inflated.problem is not None:
                 return refuse(_ENCODING_CODES[inflated.problem], inflated.detail)
-            body = inflated.body
-            delivery = track.delivery = replace(delivery, body=body)
+            body = found["body"] = inflated.body
         decoded = decode(request.headers, body, strict=options.strict, max_body=limit)
-        delivery = track.delivery = replace(delivery, mode=decoded.mode, warnings=decoded.warnings)
+        found["mode"], found["warnings"] = decoded.mode, decoded.warnings
         if not decoded.ok:
-            delivery = replace(delivery, violations=decoded.violations)
-            return self._settle(delivery, generation, rejection(delivery.violations))
-        delivery = track.delivery = replace(delivery, events=decoded.events)
+            delivery = replace(delivery, **found, violations=decoded.violations)
+            return self._settle(delivery, generation, rejection(decoded.violations))
         if rec.contracts is not None:
-            broken = rec.contracts.violations(delivery.events)
+            broken = rec.contracts.violations(decoded.events)
             if broken:
-                delivery = replace(delivery, violations=broken, events=[])
+                delivery = replace(delivery, **found, violations=broken)
                 return self._settle(delivery, generation, rejection(broken))
+        found["events"] = decoded.events
+        delivery = track.delivery = replace(delivery, **found)
+        found.clear()
         rec.log.add(delivery, generation)
         result = yield from self._dispatch(delivery, cancel)
         if result is None:  # cut short by reset() or stop(): never recorded
