@@ -66,6 +66,9 @@ DEFAULTS: Final[Mapping[str, Default]] = {
         "/_ce/", "where the control API and the page live", serve="--control-prefix"
     ),
     "send_timeout": Default(5.0, "seconds a client waits for an answer"),
+    "max_response": Default(
+        10 * 1024 * 1024, "the most a client reads of a response body, in bytes (decoded)"
+    ),
     "max_retry_after": Default(
         30.0, "the longest Retry-After a client waits before a retry; a longer one ends them"
     ),

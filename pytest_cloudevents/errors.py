@@ -14,6 +14,7 @@ __all__ = [
     "NotOnRemote",
     "RemoteError",
     "RemoteUnreachable",
+    "ResponseTooLarge",
     "RetryAfterTooLong",
     "TokenRefused",
 ]
@@ -51,3 +52,8 @@ class RemoteError(CloudEventsError):
 class RetryAfterTooLong(CloudEventsError):
     """A server asked for a wait (`Retry-After`) longer than the client's `max_retry_after`:
     the retries ended there, with the last answer (a NACK) as the result."""
+
+
+class ResponseTooLarge(CloudEventsError):
+    """A response body was longer than the client's `max_response`: the result keeps its
+    status and the first `max_response` bytes, with this as its error."""

@@ -32,7 +32,7 @@ from pytest_cloudevents import (
     match,
 )
 from pytest_cloudevents.control import Standalone
-from pytest_cloudevents.errors import NotOnRemote, RetryAfterTooLong
+from pytest_cloudevents.errors import NotOnRemote, ResponseTooLarge, RetryAfterTooLong
 from pytest_cloudevents.events import GENERATION
 from pytest_cloudevents.hosts.server import Limits
 from pytest_cloudevents.spec.codes import CODES, rejection_status
@@ -758,3 +758,23 @@ def test_control_api_regexes_compile_with_re2_and_documents_are_bounded() -> Non
             headers={"Content-Type": "application/json"},
         )
         assert nested.status_code == 400 and "deeper" in nested.json()["error"]
+
+
+def test_clients_read_at_most_max_response_of_a_response(ce_mock: Any) -> None:
+    """Issue 26: clients read any response in full (a 300 MiB body, or a 300 KiB gzip bomb,
+    cost +604 MiB). A body past `max_response` is cut there, the result keeps its status
+    and says why."""
+    import gzip
+
+    event = EventFactory(7).make("com.example.x")
+    bomb = gzip.compress(b" " * (4 * 1024 * 1024))
+    with Receiver() as receiver:
+        receiver.inject(faults.status(200, body=b"x" * (256 * 1024)), times=2)
+        receiver.inject(faults.status(200, body=bomb, headers={"Content-Encoding": "gzip"}))
+        for rounds in range(2):
+            for result in _send_both(receiver.url, event, max_response=1024):
+                assert result.is_ack and len(result.body) == 1024, rounds
+                assert isinstance(result.error, ResponseTooLarge)
+                assert "max_response=1,024" in str(result.error)
+        with Client(receiver.url) as client:  # the default reads the whole 10 MiB
+            assert client.send(event).body == b" " * (4 * 1024 * 1024)

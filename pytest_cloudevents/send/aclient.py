@@ -10,6 +10,7 @@ from __future__ import annotations
 import ssl
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, final
 
@@ -18,7 +19,7 @@ from urllib3.util import Retry
 from pytest_cloudevents.config import default
 from pytest_cloudevents.events import CloudEvent, EventLike
 from pytest_cloudevents.extras import require
-from pytest_cloudevents.send.message import Message, Sender
+from pytest_cloudevents.send.message import Message, Sender, too_large
 from pytest_cloudevents.send.result import Result, classify, undelivered
 from pytest_cloudevents.send.retry import Tries, retry_of
 from pytest_cloudevents.send.transports import App, Reply, call_asgi, call_wsgi
@@ -55,6 +56,7 @@ class AsyncClient(Sender):
         verify: bool | str = True,
         compress: str | None = None,
         max_retry_after: float = default("max_retry_after"),
+        max_response: int = default("max_response"),
         keepalive: bool = True,
     ) -> None:
         httpx = require("httpx", "AsyncClient")
@@ -67,6 +69,7 @@ class AsyncClient(Sender):
             verify=verify,
             compress=compress,
             max_retry_after=max_retry_after,
+            max_response=max_response,
         )
         check_bool("keepalive", keepalive)
         self.keepalive = keepalive
@@ -218,6 +221,8 @@ class AsyncClient(Sender):
                         elapsed=time.monotonic() - started,
                         attempts=tries.count,
                     )
+                    if reply.cut:
+                        result = replace(result, error=too_large(self.max_response))
                     return tries.finish(result)
             await anyio.sleep(wait)
 
@@ -237,14 +242,27 @@ class AsyncClient(Sender):
 
             return await anyio.to_thread.run_sync(call_wsgi, *args)
         session = await self._current_session()
-        response = await session.request(
+        request = session.build_request(
             message.method,
             message.url,
             headers=message.headers,
             content=message.body,
             timeout=self.timeout,
         )
-        return Reply(response.status_code, list(response.headers.multi_items()), response.content)
+        response = await session.send(request, stream=True)
+        try:  # at most max_response of the (decoded) body is read
+            chunks: list[bytes] = []
+            size, cut = 0, False
+            async for chunk in response.aiter_bytes():
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > self.max_response:
+                    cut = True
+                    break
+        finally:
+            await response.aclose()
+        body = b"".join(chunks)[: self.max_response]
+        return Reply(response.status_code, list(response.headers.multi_items()), body, cut)
 
     def __repr__(self) -> str:
         return f"<AsyncClient target={self._shown_target()!r} mode={self.mode}>"

@@ -18,7 +18,7 @@ from pytest_cloudevents.config import default
 from pytest_cloudevents.errors import RetryAfterTooLong
 from pytest_cloudevents.events import CloudEvent, EventLike
 from pytest_cloudevents.extras import require
-from pytest_cloudevents.send.message import Message, Sender
+from pytest_cloudevents.send.message import Message, Sender, too_large
 from pytest_cloudevents.send.result import (
     Outcome,
     Result,
@@ -63,6 +63,7 @@ class Client(Sender):
         verify: bool | str = True,
         compress: str | None = None,
         max_retry_after: float = default("max_retry_after"),
+        max_response: int = default("max_response"),
     ) -> None:
         super().__init__(
             target,
@@ -73,6 +74,7 @@ class Client(Sender):
             verify=verify,
             compress=compress,
             max_retry_after=max_retry_after,
+            max_response=max_response,
         )
         if session is not None and not isinstance(session, requests.Session):
             raise TypeError(f"session must be a requests.Session (or None), not {session!r}")
@@ -185,8 +187,11 @@ class Client(Sender):
                 data=message.body,
                 timeout=self.timeout,
                 allow_redirects=False,
+                stream=True,  # the body is read below, at most max_response of it
                 **extra,
             )
+            with response:
+                body, cut = _read_bounded(response, self.max_response)
         except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema) as exc:
             raise ValueError(f"cannot send to {message.url!r}: {exc}") from exc
         except requests.RequestException as exc:
@@ -200,10 +205,12 @@ class Client(Sender):
             message.url,
             response.status_code,
             response.headers,
-            response.content,
+            body,
             elapsed=time.monotonic() - started,
             attempts=self._attempts(message.url, response),
         )
+        if cut:
+            result = replace(result, error=too_large(self.max_response))
         adapter = self.session.get_adapter(message.url)
         stopped = adapter.stopped() if isinstance(adapter, CountingAdapter) else None
         return result if stopped is None else replace(result, error=RetryAfterTooLong(stopped))
@@ -251,3 +258,15 @@ class Client(Sender):
 
     def __repr__(self) -> str:
         return f"<Client target={self._shown_target()!r} mode={self.mode}>"
+
+
+def _read_bounded(response: requests.Response, limit: int) -> tuple[bytes, bool]:
+    """At most `limit` bytes of the (decoded) body, and whether there was more."""
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_content(chunk_size=64 * 1024):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            return b"".join(chunks)[:limit], True
+    return b"".join(chunks), False

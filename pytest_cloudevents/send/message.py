@@ -11,13 +11,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from pytest_cloudevents.config import default
+from pytest_cloudevents.errors import ResponseTooLarge
 from pytest_cloudevents.events import EventLike, attributes_of, coerce, data_of
 from pytest_cloudevents.send.result import Result, ValidationError, redact, undelivered
 from pytest_cloudevents.send.transports import App, as_app
 from pytest_cloudevents.spec.codes import Level
 from pytest_cloudevents.spec.rules import check_attributes
 from pytest_cloudevents.tls import check_verify
-from pytest_cloudevents.validate import check_bool, check_mode, check_seconds
+from pytest_cloudevents.validate import check_bool, check_mode, check_seconds, check_whole
 from pytest_cloudevents.wire import encode, encode_batch, is_json_media_type, mode_of
 from pytest_cloudevents.wire.compression import CODINGS
 from pytest_cloudevents.wire.compression import compress as compress_body
@@ -25,7 +26,7 @@ from pytest_cloudevents.wire.headers import Headers
 from pytest_cloudevents.wire.jsontext import JSONTextError, parse
 from pytest_cloudevents.wire.message import check_headers
 
-__all__ = ["APP_BASE", "Message", "Sender", "check_compress"]
+__all__ = ["APP_BASE", "Message", "Sender", "check_compress", "too_large"]
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,11 @@ class Sender:
         verify: bool | str = True,
         compress: str | None = None,
         max_retry_after: float = default("max_retry_after"),
+        max_response: int = default("max_response"),
     ) -> None:
         check_mode(mode)
+        #: the most of a response body a client reads (decoded); the rest is not read
+        self.max_response = check_whole("max_response (bytes)", max_response, minimum=0)
         #: the longest Retry-After waited for; a longer one ends the retries (the result is
         #: the last answer, with a `RetryAfterTooLong` as its error)
         self.max_retry_after = check_seconds("max_retry_after", max_retry_after)
@@ -258,3 +262,11 @@ def _target(target: object) -> str | App:
 def _unsendable(url: str, exc: ValueError) -> Result:
     error = ValueError(f"the event cannot be sent, nothing was sent: {exc}")
     return undelivered(url, error, attempts=0)
+
+
+def too_large(limit: int) -> ResponseTooLarge:
+    """The error of a response whose body was cut at `limit` bytes."""
+    return ResponseTooLarge(
+        f"the response body is longer than max_response={limit:,} bytes: only that much"
+        " was read (raise max_response to read more)"
+    )

@@ -39,6 +39,8 @@ class Reply:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+    #: the body was longer than the client reads (`max_response`): `body` is its start
+    cut: bool = False
 
 
 def as_app(target: object) -> App | None:
