@@ -778,3 +778,39 @@ def test_clients_read_at_most_max_response_of_a_response(ce_mock: Any) -> None:
                 assert "max_response=1,024" in str(result.error)
         with Client(receiver.url) as client:  # the default reads the whole 10 MiB
             assert client.send(event).body == b" " * (4 * 1024 * 1024)
+
+
+def test_the_pool_never_leaves_queued_work_without_a_thread() -> None:
+    """The race the receiver test found: an idle thread counted for one job was also
+    counted for the next, which then waited behind a blocked handler."""
+    from pytest_cloudevents.hosts.server.pool import UserCodePool
+
+    pool = UserCodePool(8, "race")
+    release = threading.Event()
+    try:
+        for _ in range(5):
+            # four idle threads (made by a round of four blocked jobs), then four blocking
+            # jobs and a quick one submitted at once: the quick one needs a fifth thread
+            blockers = [pool.submit(release.wait, 30) for _ in range(4)]
+            release.set()
+            assert all(b.result(timeout=10) for b in blockers)
+            release.clear()
+            assert _wait_idle(pool, 4)
+            blockers = [pool.submit(release.wait, 30) for _ in range(4)]
+            assert pool.submit(pow, 2, 10).result(timeout=10) == 1024
+            release.set()
+            assert all(b.result(timeout=10) for b in blockers)
+            release.clear()
+    finally:
+        release.set()
+        pool.shutdown()
+
+
+def _wait_idle(pool: Any, count: int) -> bool:
+    """Until `count` of the pool's threads wait for work (nothing signals it)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if pool._idle >= count:
+            return True
+        time.sleep(0.005)
+    return False

@@ -34,7 +34,8 @@ class UserCodePool(Executor):
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
-        self._idle = 0
+        self._idle = 0  # threads waiting for work
+        self._queued = 0  # work no thread has taken yet
         self._closed = False
 
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
@@ -43,7 +44,10 @@ class UserCodePool(Executor):
             if self._closed:
                 raise RuntimeError("the receiver is stopped")
             self._jobs.put((future, fn, args, kwargs))
-            if self._idle == 0 and len(self._threads) < self._workers:
+            self._queued += 1
+            # every queued job needs an idle thread of its own: an idle thread counted for
+            # one job cannot take the next (it may block in user code)
+            if self._queued > self._idle and len(self._threads) < self._workers:
                 thread = threading.Thread(
                     target=self._work, name=f"{self._name}-{len(self._threads)}", daemon=True
                 )
@@ -58,6 +62,8 @@ class UserCodePool(Executor):
             job = self._jobs.get()
             with self._lock:
                 self._idle -= 1
+                if job is not None:
+                    self._queued -= 1
             if job is None:
                 return
             future, fn, args, kwargs = job
