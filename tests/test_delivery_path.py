@@ -814,3 +814,19 @@ def _wait_idle(pool: Any, count: int) -> bool:
             return True
         time.sleep(0.005)
     return False
+
+
+def test_a_header_override_that_breaks_the_event_is_refused_before_sending() -> None:
+    """Issue 26: per-send `headers=` could override `ce-id` or `Content-Type` past the
+    client's validation."""
+    event = EventFactory(8).make("com.example.x", data={"n": 1})
+    with Receiver() as receiver, Client(receiver.url) as client:
+        for override in ({"ce-id": ""}, {"Content-Type": "application/cloudevents+json"}):
+            result = client.send(event, headers=override)
+            assert result.is_undelivered and result.attempts == 0, override
+            assert "send_raw" in str(result.error)
+        assert client.send(event, headers={"ce-subject": "fine"}).is_ack
+        with Client(receiver.url, validate=False) as unchecked:
+            assert unchecked.send(event, headers={"ce-id": ""}).is_nack  # sent as asked
+        receiver.assert_rejected("empty-attribute")
+        assert len(receiver.deliveries) == 2

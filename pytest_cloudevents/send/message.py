@@ -19,7 +19,7 @@ from pytest_cloudevents.spec.codes import Level
 from pytest_cloudevents.spec.rules import check_attributes
 from pytest_cloudevents.tls import check_verify
 from pytest_cloudevents.validate import check_bool, check_mode, check_seconds, check_whole
-from pytest_cloudevents.wire import encode, encode_batch, is_json_media_type, mode_of
+from pytest_cloudevents.wire import decode, encode, encode_batch, is_json_media_type, mode_of
 from pytest_cloudevents.wire.compression import CODINGS
 from pytest_cloudevents.wire.compression import compress as compress_body
 from pytest_cloudevents.wire.headers import Headers
@@ -143,7 +143,22 @@ class Sender:
             return _unsendable(url, exc)
         if headers is not None and not isinstance(headers, Mapping):
             raise TypeError(f"headers must be a dict of header names to values, not {headers!r}")
-        sent = self.headers.merged(message_headers, check_headers(headers))
+        overrides = check_headers(headers)
+        sent = self.headers.merged(message_headers, overrides)
+        if self.validate and any(_shapes_the_event(name) for name, _ in overrides):
+            # the send's headers= replaced an attribute or the Content-Type: what goes on
+            # the wire is checked as a receiver checks it (send_raw sends anything)
+            decoded = decode(sent, body)
+            if not decoded.ok:
+                broken = "; ".join(str(v) for v in decoded.violations)
+                return _unsendable(
+                    url,
+                    ValueError(
+                        f"the headers= given to send make a message that breaks the spec"
+                        f" ({broken}); set attributes on the event, or send a malformed"
+                        " message on purpose with send_raw"
+                    ),
+                )
         return self._compressed(Message(url, app, "POST", sent, body), compress)
 
     def batch_message(
@@ -235,6 +250,12 @@ def check_compress(coding: object) -> str | None:
     if coding is None or coding in CODINGS:
         return coding
     raise ValueError(f"compress takes 'gzip', 'deflate' or None, not {coding!r}")
+
+
+def _shapes_the_event(name: str) -> bool:
+    """Whether a header carries an attribute or chooses the content mode."""
+    lowered = name.lower()
+    return lowered.startswith("ce-") or lowered == "content-type"
 
 
 def _is_json(body: bytes) -> bool:
