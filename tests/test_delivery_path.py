@@ -830,3 +830,48 @@ def test_a_header_override_that_breaks_the_event_is_refused_before_sending() -> 
             assert unchecked.send(event, headers={"ce-id": ""}).is_nack  # sent as asked
         receiver.assert_rejected("empty-attribute")
         assert len(receiver.deliveries) == 2
+
+
+def test_a_compressed_response_bomb_costs_a_client_at_most_max_response() -> None:
+    """httpx inflates each chunk whole (140 MiB for a 64 KB gzip of 64 MiB): both clients
+    now read the raw bytes and inflate them within `max_response`."""
+    import gzip
+    import tracemalloc
+
+    event = EventFactory(9).make("com.example.x")
+    bomb = gzip.compress(b" " * (32 * 1024 * 1024))
+    with Receiver() as receiver:
+        receiver.inject(faults.status(200, body=bomb, headers={"Content-Encoding": "gzip"}))
+        _send_both(receiver.url, event, max_response=1024)  # the first use of each imports
+        tracemalloc.start()
+        try:
+            results = _send_both(receiver.url, event, max_response=1024)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert all(r.body == b" " * 1024 and isinstance(r.error, ResponseTooLarge) for r in results)
+    assert peak < 8 * 1024 * 1024, f"{peak / 2**20:.1f} MiB for a 1 KiB max_response"
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "raw-deflate", "identity", "br"])
+def test_the_inflater_decodes_within_its_limit_in_chunks(coding: str) -> None:
+    import gzip
+    import zlib
+
+    from pytest_cloudevents.wire.compression import Inflater
+
+    data = bytes(range(256)) * 400  # 100 KiB
+    packed = {
+        "gzip": gzip.compress(data),
+        "deflate": zlib.compress(data),
+        "raw-deflate": zlib.compress(data)[2:-4],
+        "identity": data,
+        "br": data,  # not one it decodes: passed through
+    }[coding]
+    header = "deflate" if coding == "raw-deflate" else coding
+    for limit, cut in ((len(data), False), (1000, True)):
+        inflater = Inflater({"Content-Encoding": header}, limit)
+        for at in range(0, len(packed), 777):
+            if inflater.feed(packed[at : at + 777]):
+                break
+        assert (inflater.body, inflater.cut) == (data[:limit], cut), (coding, limit)

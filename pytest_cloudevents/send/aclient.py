@@ -25,6 +25,7 @@ from pytest_cloudevents.send.retry import Tries, retry_of
 from pytest_cloudevents.send.transports import App, Reply, call_asgi, call_wsgi
 from pytest_cloudevents.tls import chosen_verify
 from pytest_cloudevents.validate import check_bool
+from pytest_cloudevents.wire.compression import Inflater
 
 if TYPE_CHECKING:
     import httpx
@@ -250,19 +251,17 @@ class AsyncClient(Sender):
             timeout=self.timeout,
         )
         response = await session.send(request, stream=True)
-        try:  # at most max_response of the (decoded) body is read
-            chunks: list[bytes] = []
-            size, cut = 0, False
-            async for chunk in response.aiter_bytes():
-                chunks.append(chunk)
-                size += len(chunk)
-                if size > self.max_response:
-                    cut = True
+        # at most max_response of the decoded body: the raw bytes are read and decoded
+        # here (httpx would inflate each chunk whole), so a compressed bomb costs no more
+        inflater = Inflater(response.headers, self.max_response)
+        try:
+            async for chunk in response.aiter_raw():
+                if inflater.feed(chunk):
                     break
         finally:
             await response.aclose()
-        body = b"".join(chunks)[: self.max_response]
-        return Reply(response.status_code, list(response.headers.multi_items()), body, cut)
+        headers = list(response.headers.multi_items())
+        return Reply(response.status_code, headers, inflater.body, inflater.cut)
 
     def __repr__(self) -> str:
         return f"<AsyncClient target={self._shown_target()!r} mode={self.mode}>"

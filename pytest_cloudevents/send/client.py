@@ -30,6 +30,7 @@ from pytest_cloudevents.send.result import (
 from pytest_cloudevents.send.retry import CountingAdapter, Tries, counting, retry_of
 from pytest_cloudevents.send.transports import App, Reply, call_asgi, call_wsgi
 from pytest_cloudevents.tls import chosen_verify
+from pytest_cloudevents.wire.compression import Inflater
 
 __all__ = ["Client", "Outcome", "Result", "ValidationError", "redact"]
 
@@ -261,12 +262,10 @@ class Client(Sender):
 
 
 def _read_bounded(response: requests.Response, limit: int) -> tuple[bytes, bool]:
-    """At most `limit` bytes of the (decoded) body, and whether there was more."""
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_content(chunk_size=64 * 1024):
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > limit:
-            return b"".join(chunks)[:limit], True
-    return b"".join(chunks), False
+    """At most `limit` bytes of the decoded body, and whether there was more: the raw
+    bytes are read and decoded here, so a compressed bomb costs at most `limit`."""
+    inflater = Inflater(response.headers, limit)
+    for chunk in response.raw.stream(64 * 1024, decode_content=False):
+        if inflater.feed(chunk):
+            break
+    return inflater.body, inflater.cut

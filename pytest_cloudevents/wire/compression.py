@@ -10,7 +10,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Literal
 
-__all__ = ["CODINGS", "Decompressed", "compress", "decompress"]
+from pytest_cloudevents.wire.headers import Headers
+
+__all__ = [
+    "CODINGS",
+    "Decompressed",
+    "Inflater",
+    "compress",
+    "decompress",
+]
 
 Coding = Literal["gzip", "deflate"]
 CODINGS: Final[tuple[Coding, ...]] = ("gzip", "deflate")
@@ -95,6 +103,55 @@ def _inflate(decoder: zlib._Decompress, data: bytes, limit: int) -> bytes:
         raise zlib.error("the compressed stream ends early")
     out.append(tail)
     return b"".join(out)
+
+
+class Inflater:
+    """A response body decoded as it is read, never more than `limit` decoded bytes: feed
+    it the raw chunks; `feed` says when to stop reading (the limit passed: `cut`). A
+    Content-Encoding it does not decode (or several) passes the raw bytes through; a body
+    that stops decoding keeps what decoded."""
+
+    def __init__(self, headers: Mapping[str, str], limit: int) -> None:
+        codings = [c for c in _codings(Headers(headers.items())) if c != "identity"]
+        self.limit = limit
+        self.cut = False
+        self._out: list[bytes] = []
+        self._size = 0
+        self._coding = codings[0] if len(codings) == 1 else None
+        self._decoder: zlib._Decompress | None = None
+        self._broken = False
+        if self._coding in ("gzip", "x-gzip"):
+            self._decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+
+    def feed(self, data: bytes) -> bool:
+        """Take the next raw chunk; True when reading should stop (the limit passed)."""
+        if self.cut or self._broken or not data:
+            return self.cut
+        if self._decoder is None and self._coding == "deflate":
+            raw = (data[0] & 0x0F) != 8  # RFC 9110 deflate is zlib-wrapped; some send raw
+            self._decoder = zlib.decompressobj(-zlib.MAX_WBITS if raw else zlib.MAX_WBITS)
+        if self._decoder is None:
+            self._take(data)
+            return self.cut
+        pending = data
+        try:
+            while pending and not self.cut:
+                self._take(self._decoder.decompress(pending, self.limit + 1 - self._size))
+                pending = self._decoder.unconsumed_tail
+        except zlib.error:
+            self._broken = True  # keep what decoded
+        return self.cut
+
+    def _take(self, chunk: bytes) -> None:
+        self._out.append(chunk)
+        self._size += len(chunk)
+        if self._size > self.limit:
+            self.cut = True
+
+    @property
+    def body(self) -> bytes:
+        """The decoded body, at most `limit` bytes of it."""
+        return b"".join(self._out)[: self.limit]
 
 
 def compress(body: bytes, coding: str) -> bytes:
