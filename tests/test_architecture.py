@@ -186,7 +186,8 @@ def test_wire_knows_no_host_and_no_pytest() -> None:
         libraries = {
             m
             for m in found
-            if m.split(".")[0] in ("pytest", "werkzeug", "requests", "h11", "aiohttp", "httpx")
+            if m.split(".")[0]
+            in ("pytest", "werkzeug", "requests", "h11", "httptools", "aiohttp", "httpx")
         }
         rooms = {room_of(m) for m in found if m in mods} - {"wire", "events", "spec"} - BASE
         assert (libraries, rooms) == (set(), set()), name
@@ -278,7 +279,7 @@ def test_loading_the_plugin_imports_nothing_heavy() -> None:
     import sys
 
     heavy = ["requests", "urllib3", "werkzeug", "httpx", "aiohttp", "faker", "cloudevents"]
-    heavy += ["h11", "responses", "respx", "asyncio"]
+    heavy += ["h11", "httptools", "responses", "respx", "asyncio"]
     code = (
         "import sys, pytest_cloudevents.plugin; "
         f"print(sorted(m for m in {heavy!r} if m in sys.modules))"

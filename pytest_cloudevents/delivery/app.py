@@ -156,6 +156,11 @@ class DeliveryApp:
         limit = options.max_body
         if request.incomplete:
             return self._settle(delivery, generation, Settled("abandoned", Answer(None)))
+        if request.head_too_large:
+            return refuse(
+                "head-too-large",
+                f"{request.malformed}; send fewer or shorter headers",
+            )
         if request.malformed is not None:
             return refuse(
                 "malformed-http",

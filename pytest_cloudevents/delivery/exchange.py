@@ -39,9 +39,10 @@ class Request:
 
     `too_large` says the body was longer than the receiver's `max_body` (the host read
     no more than that, and `body` is empty); `declared_length` is the Content-Length, when
-    one was sent. `malformed` describes broken HTTP framing (the message could not be read);
-    `incomplete` says the client went away before the body ended. Build one with
-    `from_http`, which applies the body bound the same way for every host.
+    one was sent. `malformed` describes broken HTTP framing (the message could not be read),
+    `head_too_large` that the reason was a head over the server's bound; `incomplete`
+    says the client went away before the body ended. Build one with `from_http`, which
+    applies the body bound the same way for every host.
     """
 
     method: str
@@ -53,6 +54,7 @@ class Request:
     too_large: bool = False
     declared_length: int | None = None
     malformed: str | None = None
+    head_too_large: bool = False
     incomplete: bool = False
     tls: TLSInfo | None = None
 
@@ -70,6 +72,7 @@ class Request:
         query: str = "",
         remote_addr: str | None = None,
         malformed: str | None = None,
+        head_too_large: bool = False,
         incomplete: bool = False,
         tls: TLSInfo | None = None,
     ) -> Request:
@@ -88,6 +91,7 @@ class Request:
             too_large=too_large,
             declared_length=declared_length,
             malformed=malformed,
+            head_too_large=head_too_large,
             incomplete=incomplete,
             tls=tls,
         )

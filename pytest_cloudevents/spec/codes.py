@@ -78,6 +78,8 @@ CODES: Final[Mapping[str, Code]] = {
     # receiver policy, not CloudEvents rules: broken HTTP/1.1 framing (bad chunking, a
     # malformed header block) that no message can be read from
     "malformed-http": Code(Level.MUST, envelope=True, spec=False),
+    # a request head (request line and headers) over the server's bound (Limits.max_head)
+    "head-too-large": Code(Level.MUST, envelope=True, spec=False, status=431),
     "unauthorized": Code(Level.MUST, envelope=True, spec=False, status=401),
     "unsupported-encoding": Code(Level.MUST, envelope=True, spec=False, status=415),
     "invalid-encoding": Code(Level.MUST, envelope=True, spec=False),
@@ -103,12 +105,12 @@ SHOULD_CODES: Final[frozenset[str]] = frozenset(
 )
 
 #: When a delivery breaks several rules, the status of the first of these that applies.
-_PRECEDENCE: Final[tuple[int, ...]] = (401, 415, 413, 400)
+_PRECEDENCE: Final[tuple[int, ...]] = (401, 431, 415, 413, 400)
 
 
 def rejection_status(codes: Iterable[str]) -> int:
     """The status a delivery rejected for `codes` is answered with (401 for missing
-    credentials, 415 for a format or encoding the receiver does not read, 413 for a body
-    over the limit, 400 otherwise)."""
+    credentials, 431 for a head over the server's bound, 415 for a format or encoding
+    the receiver does not read, 413 for a body over the limit, 400 otherwise)."""
     statuses = {CODES[c].status for c in codes if c in CODES}
     return next((s for s in _PRECEDENCE if s in statuses), 400)

@@ -49,13 +49,7 @@ def decompress(headers: Mapping[str, str], body: bytes, limit: int) -> Decompres
     for coding in reversed(codings):
         if coding == "identity":
             continue
-        if coding in ("gzip", "x-gzip"):
-            decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        elif coding == "deflate":
-            # RFC 9110 deflate is zlib-wrapped; some senders send raw deflate
-            raw = len(body) > 0 and (body[0] & 0x0F) != 8
-            decoder = zlib.decompressobj(-zlib.MAX_WBITS if raw else zlib.MAX_WBITS)
-        else:
+        if coding not in ("gzip", "x-gzip", "deflate"):
             return Decompressed(
                 body,
                 shown,
@@ -64,7 +58,7 @@ def decompress(headers: Mapping[str, str], body: bytes, limit: int) -> Decompres
                 " deflate or identity",
             )
         try:
-            body = _inflate(decoder, body, limit)
+            body = _inflate(coding, body, limit)
         except _TooLarge:
             return Decompressed(
                 b"",
@@ -82,27 +76,64 @@ class _TooLarge(Exception):
     pass
 
 
-def _inflate(decoder: zlib._Decompress, data: bytes, limit: int) -> bytes:
-    out: list[bytes] = []
+_GZIP_MAGIC: Final[bytes] = b"\x1f\x8b"
+
+
+def _decoder(coding: str, first: bytes) -> tuple[zlib._Decompress, int]:
+    """A decoder (and its wbits) for one gzip member or deflate stream beginning with
+    `first`."""
+    if coding == "deflate":
+        # RFC 9110 deflate is zlib-wrapped; some senders send raw deflate
+        raw = len(first) > 0 and (first[0] & 0x0F) != 8
+        wbits = -zlib.MAX_WBITS if raw else zlib.MAX_WBITS
+    else:
+        wbits = 16 + zlib.MAX_WBITS
+    return zlib.decompressobj(wbits), wbits
+
+
+def _inflate(coding: str, data: bytes, limit: int) -> bytes:
+    """Every gzip member of `data` decoded (RFC 1952: a gzip body may hold several), or
+    the one deflate stream; bytes after the last stream are refused, never ignored.
+
+    Two passes, so that the peak is the decoded body once: the first inflates in chunks it
+    throws away, to learn each stream's size (a bomb is refused there, past `limit`); the
+    second decodes each stream into one buffer of exactly that size."""
+    view = memoryview(data)
+    streams: list[tuple[memoryview, int, int]] = []  # (bytes, wbits, decoded size)
     size = 0
-    pending = data
-    while pending:
-        chunk = decoder.decompress(pending, min(_CHUNK, limit + 1 - size))
-        size += len(chunk)
+    offset = 0
+    while True:
+        pending: bytes | memoryview = view[offset:]
+        decoder, wbits = _decoder(coding, bytes(view[offset : offset + 1]))
+        length = 0
+        while pending:
+            chunk = decoder.decompress(pending, min(_CHUNK, limit + 1 - size))
+            size += len(chunk)
+            length += len(chunk)
+            if size > limit:
+                raise _TooLarge
+            pending = decoder.unconsumed_tail
+            if not chunk and not pending:
+                break
+        tail = len(decoder.flush(limit + 1 - size)) if size <= limit else 0
+        size += tail
+        length += tail
         if size > limit:
             raise _TooLarge
-        out.append(chunk)
-        pending = decoder.unconsumed_tail
-        if not chunk and not pending:
+        if not decoder.eof:
+            raise zlib.error("the compressed stream ends early")
+        rest = len(decoder.unused_data)
+        streams.append((view[offset : len(data) - rest], wbits, length))
+        offset = len(data) - rest
+        if not rest:
             break
-    tail = decoder.flush(limit + 1 - size) if size <= limit else b""
-    size += len(tail)
-    if size > limit:
-        raise _TooLarge
-    if not decoder.eof:
-        raise zlib.error("the compressed stream ends early")
-    out.append(tail)
-    return b"".join(out)
+        if coding == "deflate" or not decoder.unused_data.startswith(_GZIP_MAGIC):
+            raise zlib.error(
+                f"{rest} byte(s) follow the end of the compressed stream; send only"
+                " the compressed body"
+            )
+    decoded = [zlib.decompress(part, wbits, max(1, length)) for part, wbits, length in streams]
+    return decoded[0] if len(decoded) == 1 else b"".join(decoded)
 
 
 class Inflater:
@@ -121,15 +152,14 @@ class Inflater:
         self._decoder: zlib._Decompress | None = None
         self._broken = False
         if self._coding in ("gzip", "x-gzip"):
-            self._decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            self._decoder = _decoder("gzip", b"")[0]
 
     def feed(self, data: bytes) -> bool:
         """Take the next raw chunk; True when reading should stop (the limit passed)."""
         if self.cut or self._broken or not data:
             return self.cut
         if self._decoder is None and self._coding == "deflate":
-            raw = (data[0] & 0x0F) != 8  # RFC 9110 deflate is zlib-wrapped; some send raw
-            self._decoder = zlib.decompressobj(-zlib.MAX_WBITS if raw else zlib.MAX_WBITS)
+            self._decoder = _decoder("deflate", data)[0]
         if self._decoder is None:
             self._take(data)
             return self.cut
@@ -138,6 +168,9 @@ class Inflater:
             while pending and not self.cut:
                 self._take(self._decoder.decompress(pending, self.limit + 1 - self._size))
                 pending = self._decoder.unconsumed_tail
+                if self._decoder.eof and self._decoder.unused_data.startswith(_GZIP_MAGIC):
+                    pending = self._decoder.unused_data  # the next gzip member
+                    self._decoder = _decoder("gzip", pending)[0]
         except zlib.error:
             self._broken = True  # keep what decoded
         return self.cut

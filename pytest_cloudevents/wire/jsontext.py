@@ -1,28 +1,47 @@
 """Parsing JSON text strictly and within bounds, for every JSON the receiver reads.
 
-JSON (RFC 8259) has no `NaN`, `Infinity` or `-Infinity`, which Python's parser accepts. And a
-parsed document is walked once, iteratively, to bound what a delivery can cost: nesting
-deeper than `MAX_DEPTH` levels, or more than one value per `BYTES_PER_VALUE` bytes of the
-receiver's `max_body`, is refused — so a recorded delivery holds at most about ten times
-`max_body` in memory, however its body is shaped (a body of `[{},{},...]` would otherwise
-hold some 25 times its size).
+JSON (RFC 8259) has no `NaN`, `Infinity` or `-Infinity`, which Python's parser accepts.
+
+What a parsed document will cost is bounded *before* it is built: the text is scanned (with
+counts that allocate nothing in proportion to it) for its containers and members, and a
+document whose parsed form would take more than `2 × max_body` minus the text itself is
+refused as too large. So a request costs at most about twice `max_body` however its body is
+shaped: 10 MiB of `[[],[],...]` (which Python would build into some 500 MiB) is refused
+before any of it is parsed. The model (`CONTAINER_COST`, `MEMBER_COST`, and one byte per
+byte of text) errs high: ordinary JSON costs about ten times its size in Python objects.
+Nesting deeper than `MAX_DEPTH` levels is refused too.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Final
 
-__all__ = ["BYTES_PER_VALUE", "MAX_DEPTH", "JSONTextError", "parse"]
+__all__ = [
+    "CONTAINER_COST",
+    "MAX_DEPTH",
+    "MEMBER_COST",
+    "JSONTextError",
+    "check_size",
+    "estimate",
+    "parse",
+]
 
 #: Nesting deeper than this is refused (Python's own parser gives up near 1,000).
 MAX_DEPTH: Final[int] = 512
-#: A document may hold one JSON value per this many bytes of `max_body`.
-BYTES_PER_VALUE: Final[int] = 8
+#: Bytes a parsed object or array is counted as (a small dict is 184 bytes).
+CONTAINER_COST: Final[int] = 160
+#: Bytes each member or element is counted as beyond its text (a slot and its value).
+MEMBER_COST: Final[int] = 24
+
+#: A JSON string, its escapes included.
+_STRING: Final = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_STRING_B: Final = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 
 
 class JSONTextError(ValueError):
-    """The text is not JSON the receiver takes; `too_large` when it is the value bound."""
+    """The text is not JSON the receiver takes; `too_large` when it is the size bound."""
 
     def __init__(self, message: str, *, too_large: bool = False) -> None:
         super().__init__(message)
@@ -37,29 +56,68 @@ def _constant(name: str) -> Any:
 _DECODER = json.JSONDecoder(parse_constant=_constant)
 
 
-def parse(text: str, max_body: int | None = None) -> Any:
-    """The JSON value of `text`; JSONTextError saying why it is not acceptable."""
+def _counts(text: str | bytes) -> tuple[int, int]:
+    """Containers and separators (`,` `:`) in the text, strings' contents included (an
+    upper bound, from counts alone)."""
+    if isinstance(text, bytes):
+        opens = text.count(b"[") + text.count(b"{")
+        return opens, text.count(b",") + text.count(b":")
+    return text.count("[") + text.count("{"), text.count(",") + text.count(":")
+
+
+def estimate(text: str | bytes, budget: int) -> int:
+    """The bytes the parsed document of `text` is counted as (see the module doc). What
+    strings hold is left out of the counts only when the quick upper bound is over
+    `budget` (the strings are then found, not the structure walked)."""
+    opens, separators = _counts(text)
+    cost = len(text) + CONTAINER_COST * opens + MEMBER_COST * separators
+    if cost <= budget:
+        return cost
+    pattern = _STRING_B if isinstance(text, bytes) else _STRING
+    for match in pattern.finditer(text):  # type: ignore[arg-type]
+        inner_opens, inner_separators = _counts(match.group())
+        opens, separators = opens - inner_opens, separators - inner_separators
+    return len(text) + CONTAINER_COST * opens + MEMBER_COST * separators
+
+
+def check_size(text: str | bytes, max_body: int) -> None:
+    """JSONTextError (too large) when the document of `text` would cost more than the
+    bound (see the module doc); call it on the body's bytes before decoding them."""
+    budget = 2 * max_body - len(text)
+    cost = estimate(text, budget)
+    if cost > budget:
+        raise JSONTextError(
+            f"parsed, it would take about {cost:,} bytes: over twice max_body"
+            f" ({max_body:,}) with the text; raise max_body to accept it",
+            too_large=True,
+        )
+
+
+def parse(text: str, max_body: int | None = None, *, checked: bool = False) -> Any:
+    """The JSON value of `text`; JSONTextError saying why it is not acceptable. With
+    `max_body`, its size is bounded first (unless `checked`: `check_size` ran on the
+    bytes)."""
+    if max_body is not None and not checked:
+        check_size(text, max_body)
     try:
         document = _DECODER.decode(text)
     except RecursionError:
         raise JSONTextError(f"it is nested deeper than {MAX_DEPTH} levels") from None
     except ValueError as exc:
         raise JSONTextError(str(exc)) from None
-    most = None if max_body is None else max(1024, max_body // BYTES_PER_VALUE)
-    count = 0
+    if text.count("[") + text.count("{") > MAX_DEPTH:  # else it cannot nest that deep
+        _check_depth(document)
+    return document
+
+
+def _check_depth(document: Any) -> None:
     stack: list[tuple[Any, int]] = [(document, 1)]
     while stack:
         value, depth = stack.pop()
-        count += 1
-        if most is not None and count > most:
-            raise JSONTextError(
-                f"it holds more than {most:,} JSON values, one per {BYTES_PER_VALUE} bytes of"
-                f" max_body ({max_body:,}); raise max_body to accept it",
-                too_large=True,
-            )
         if isinstance(value, (dict, list)):
             if depth >= MAX_DEPTH:
                 raise JSONTextError(f"it is nested deeper than {MAX_DEPTH} levels")
             children = value.values() if isinstance(value, dict) else value
-            stack.extend((child, depth + 1) for child in children)
-    return document
+            stack.extend(
+                (child, depth + 1) for child in children if isinstance(child, (dict, list))
+            )

@@ -1,4 +1,4 @@
-"""The receiver's own HTTP/1.1 server: h11 on an asyncio loop in one thread.
+"""The receiver's own HTTP/1.1 server: httptools (llhttp) on an asyncio loop in one thread.
 
 One loop thread does all the I/O: keep-alive and pipelining, chunked bodies, raw header
 names exactly as sent. A delivery held by a `delay` is a timer on the loop, not a thread;

@@ -1,16 +1,32 @@
-"""One client connection of the receiver's server: h11 parses, the delivery app answers,
-one request at a time; holds are timers on the loop, user code runs in the server's pool."""
+"""One client connection of the receiver's server: httptools (llhttp) parses, the plugin
+keeps the framing policy, the delivery app answers the requests in the order they came.
+
+The policy (DESIGN.md, "The server"):
+- RFC 9112 framing: `Content-Length` with `Transfer-Encoding`, a duplicate or non-numeric
+  `Content-Length`, or a transfer coding other than `chunked` is answered 400 and the
+  connection closed; a head over `Limits.max_head` is 431 however it is split across reads;
+  a request whose method and target were read is recorded even when its framing broke;
+- pipelined requests are answered in order; those still queued when the client goes away are
+  recorded `abandoned`, never dropped; `Expect: 100-continue` is answered only once the head
+  is accepted and every earlier request has been answered;
+- TLS is started by the connection itself (`loop.start_tls`), so a socket still in its
+  handshake belongs to the server and is closed by `stop()`;
+- a stream (server-sent events) whose client does not read is dropped once its send buffer
+  passes a bound.
+Holds are timers on the loop; user code runs in the server's pool."""
 
 from __future__ import annotations
 
 import asyncio
+import ssl
 import threading
+from collections import deque
 from collections.abc import Coroutine
 from concurrent.futures import Executor
 from typing import Any, Final, Protocol
 from urllib.parse import unquote, urlsplit
 
-import h11
+import httptools
 
 from pytest_cloudevents.delivery.app import DeliveryApp
 from pytest_cloudevents.delivery.driver import Delivering, advance, drive_async
@@ -34,77 +50,155 @@ class Server(Protocol):
     accepted: int
     closing: bool
     limits: Limits
+    tls: ssl.SSLContext | None
 
     @property
     def pool(self) -> Executor:
         """Where user code runs."""
 
 
-#: Bytes a client may pipeline ahead while a delivery is being answered.
+#: Bytes of requests a client may pipeline ahead while one is being answered.
 _MAX_AHEAD: Final[int] = 1024 * 1024
+#: Bytes fed to the parser at a time while a head is being read (the 431 bound's grain).
+_SLICE: Final[int] = 4096
 _REFUSED: Final[bytes] = (
     b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 )
-_BODY_METHODS: Final[frozenset[bytes]] = frozenset({b"POST", b"PUT", b"PATCH"})
+_CONTINUE: Final[bytes] = b"HTTP/1.1 100 Continue\r\n\r\n"
+_NO_BODY: Final[frozenset[int]] = frozenset({204, 304})
+#: Seconds a connection left with unread input stays open for the client to read its answer.
+_LINGER: Final[float] = 1.0
+
+
+class _Stop(Exception):
+    """Raised from a parser callback: feed this connection's parser no more."""
 
 
 class Connection(asyncio.Protocol):
-    """One client connection: h11 parses, the app answers, one request at a time."""
+    """One client connection (see the module doc)."""
 
     def __init__(self, server: Server) -> None:
         self.server = server
-        self.h11 = h11.Connection(h11.SERVER)
+        self.max_body = server.app.max_body
+        self.max_head = server.limits.max_head
+        self.parser = httptools.HttpRequestParser(self)
         self.transport: asyncio.Transport | None = None
         self.peer: str | None = None
+        self.tls: TLSInfo | None = None
+        self.queue: deque[tuple[Request | Answer, bool]] = deque()  # received, not begun
+        self.ahead = 0  # body bytes in the queue
         self.busy = False  # a request is being answered
-        self.gone = False
-        self.head: h11.Request | None = None
-        self.declared: int | None = None  # the Content-Length of the current request
-        self.body: list[bytes] = []
-        self.size = 0
+        self.stopped = False  # the parser is fed no more (broken framing, close, upgrade)
+        self.gone = False  # the client closed its side
+        self.paused = False
+        self.early: list[bytes] | None = None  # TLS data before start_tls returned
+        self.unread = False  # input was left unread: close gently (lingering)
         self.hold: asyncio.Future[HoldEnd] | None = None
         self.timer: asyncio.TimerHandle | None = None
-        self.task: asyncio.Task[None] | None = None
         self.left: asyncio.Event | None = None  # made for a mount's request
-        self.tls: TLSInfo | None = None
+        # the message being read
+        self.in_head = True  # no message begun, or its head is not complete
+        self.head_seen = 0  # bytes fed while in the head
+        self.head_size = 0
+        self.url = b""
+        self.method: bytes | None = None
+        self.fields: list[tuple[bytes, bytes]] = []
+        self.body: list[bytes] = []
+        self.size = 0
+        self.declared: int | None = None
+        self.continue_owed = False
 
     # -- transport events ------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
-        self.server.accepted += 1
-        if self.server.closing:
+        server = self.server
+        server.accepted += 1
+        if server.closing:
             transport.abort()
             return
-        if len(self.server.connections) >= self.server.limits.max_connections:
+        if len(server.connections) >= server.limits.max_connections:
             transport.write(_REFUSED)
             transport.close()
             return
-        self.server.connections.add(self)
+        server.connections.add(self)
         peer = transport.get_extra_info("peername")
         self.peer = str(peer[0]) if peer else None
-        self.tls = describe_peer(transport.get_extra_info("ssl_object"))
-        self._arm(self.server.limits.idle_timeout)
+        self._arm(server.limits.idle_timeout)
+        if server.tls is not None:
+            transport.pause_reading()  # start_tls resumes it with the TLS layer in place
+            self.early = []
+            self._spawn(self._handshake(transport, server.tls))
+
+    async def _handshake(self, raw: asyncio.Transport, context: ssl.SSLContext) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            secured = await loop.start_tls(
+                raw,
+                self,
+                context,
+                server_side=True,
+                ssl_handshake_timeout=self.server.limits.idle_timeout,
+            )
+        except asyncio.CancelledError:  # stop(): the socket closes with the task
+            raw.abort()
+            self.connection_lost(None)
+            raise
+        except Exception:  # a failed or timed-out handshake
+            raw.abort()
+            self.connection_lost(None)
+            return
+        if secured is None:  # the connection closed during the handshake
+            self.connection_lost(None)
+            return
+        self.transport = secured
+        self.tls = describe_peer(secured.get_extra_info("ssl_object"))
+        early, self.early = self.early, None
+        if early:  # what arrived between the handshake's end and this task's turn
+            self.data_received(b"".join(early))
 
     def data_received(self, data: bytes) -> None:
-        if self.h11.their_state is h11.IDLE and not self.busy and self.head is None:
-            self._arm(
-                self.server.limits.request_timeout
-            )  # a request begins: it must arrive whole in time
-        self.h11.receive_data(data)
-        if self.busy:
-            if len(self.h11.trailing_data[0]) > _MAX_AHEAD and self.transport is not None:
-                self.transport.pause_reading()
+        if self.early is not None:  # TLS: the secured transport is not ours yet
+            self.early.append(data)
             return
-        self._process()
+        if self.stopped:
+            return
+        if not self.busy and not self.queue and self.in_head and not self.head_seen:
+            self._arm(self.server.limits.request_timeout)  # a request must arrive in time
+        try:
+            if self.in_head:  # in slices: a head over the bound is seen in any split
+                view = memoryview(data)
+                while view and self.in_head:
+                    piece, view = view[:_SLICE], view[_SLICE:]
+                    self.head_seen += len(piece)
+                    self.parser.feed_data(piece)
+                    if self.in_head and self.head_seen > self.max_head:
+                        self._head_too_large()
+                        break
+                if view and not self.stopped:
+                    self.parser.feed_data(view)
+            else:
+                self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self.stopped = True  # answered, then closed: the plugin does not upgrade
+        except httptools.HttpParserCallbackError:
+            if not self.stopped:  # a bug of the plugin's callbacks: never hang the client
+                self._broken("the request could not be read")
+        except httptools.HttpParserError as exc:
+            self._broken(str(exc) or type(exc).__name__)
+        if self.ahead > _MAX_AHEAD and self.transport is not None:
+            self.transport.pause_reading()
+            self.paused = True
+        self._next()
 
     def eof_received(self) -> bool:
         self._client_left()
-        # keep the write side open: an answer may still be owed (TLS cannot half-close)
-        return self.tls is None
+        # keep the write side open: answers may still be owed (TLS cannot half-close)
+        return self.tls is None and self.server.tls is None
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
         self._client_left()
         self.server.connections.discard(self)
         if self.timer is not None:
@@ -118,90 +212,164 @@ class Connection(asyncio.Protocol):
             self.left.set()
         if self.hold is not None and not self.hold.done():
             self.hold.set_result(GONE)
-        if not self.busy and self.head is not None:  # the body never ended: abandoned
-            self._start(self._request(incomplete=True))
-        elif not self.busy:
-            self._close()
+        if self.method is not None and not self.stopped:  # a request cut short: abandoned
+            self.queue.append((self._request(incomplete=True), False))
+        self.stopped = True
+        self._next()
 
-    # -- parsing ---------------------------------------------------------------------------
+    # -- parser callbacks (httptools calls them from feed_data) ----------------------------
 
-    def _process(self) -> None:
-        """Feed h11's events until it needs more data or a request is complete."""
-        while not self.busy and self.transport is not None:
-            try:
-                event = self.h11.next_event()
-            except h11.RemoteProtocolError as exc:
-                self._malformed(str(exc) or type(exc).__name__)
-                return
-            if event is h11.NEED_DATA or event is h11.PAUSED:
-                return
-            if isinstance(event, h11.Request):
-                self.head, self.body, self.size = event, [], 0
-                self.declared = _content_length(event)
-                if self.h11.they_are_waiting_for_100_continue:
-                    self.transport.write(
-                        self.h11.send(h11.InformationalResponse(status_code=100, headers=[]))
-                    )
-                if (self.declared or 0) > self.server.app.max_body:
-                    self._start(self._request())  # 413 at once; the connection then closes
-                    return
-            elif isinstance(event, h11.Data):
-                self.size += len(event.data)
-                if self.size <= self.server.app.max_body:
-                    self.body.append(bytes(event.data))
-            elif isinstance(event, h11.EndOfMessage):
-                if not self._start(self._request()):
-                    return  # answered later, by a task
-                # answered at once: go on with any pipelined request
-            elif isinstance(event, h11.ConnectionClosed):
-                self._close()
-                return
+    def on_message_begin(self) -> None:
+        self.url, self.method, self.fields, self.body = b"", None, [], []
+        self.size, self.declared, self.head_size = 0, None, 0
+        self.continue_owed = False
 
-    def _request(self, *, incomplete: bool = False, malformed: str | None = None) -> Request:
-        head = self.head
-        assert head is not None
-        headers = Headers(  # names exactly as sent
-            (name.decode("latin-1"), value.decode("latin-1"))
-            for name, value in head.headers.raw_items()
-        )
-        target = urlsplit(head.target.decode("latin-1"))
+    def on_url(self, url: bytes) -> None:
+        self.url += url  # llhttp may hand the target in pieces
+        if self.method is None:
+            self.method = self.parser.get_method()
+        self.head_size += len(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self.in_head:  # trailers of a chunked body are not headers of the request
+            self.fields.append((name, value))
+            self.head_size += len(name) + len(value) + 4
+
+    def on_headers_complete(self) -> None:
+        self.in_head = False
+        if self.head_size > self.max_head:
+            self._head_too_large()
+            raise _Stop
+        expect = False
+        for name, value in self.fields:
+            lowered = name.lower()
+            if lowered == b"transfer-encoding" and value.strip().lower() != b"chunked":
+                self._broken("a transfer coding other than chunked")
+                raise _Stop
+            if lowered == b"content-length":
+                self.declared = int(value)  # llhttp allows digits only, and only once
+            elif lowered == b"expect" and value.strip().lower() == b"100-continue":
+                expect = True
+        if (self.declared or 0) > self.max_body:
+            self._queue(self._request(), keep=False, unread=True)  # 413, the body unread
+            raise _Stop
+        if expect and self.parser.get_http_version() == "1.1":
+            self.continue_owed = True
+            self._continue()
+
+    def on_body(self, body: bytes) -> None:
+        self.size += len(body)
+        if self.size > self.max_body:  # a chunked body past the bound: 413 at once
+            self._queue(self._request(), keep=False, unread=True)
+            raise _Stop
+        self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        keep = self.parser.should_keep_alive()
+        self._queue(self._request(), keep=keep)
+        self.in_head, self.head_seen, self.method = True, 0, None
+        if not keep:
+            raise _Stop
+
+    # -- building requests -----------------------------------------------------------------
+
+    def _queue(self, item: Request | Answer, *, keep: bool, unread: bool = False) -> None:
+        if not keep:
+            self.stopped = True
+        self.unread = self.unread or unread
+        if isinstance(item, Request):
+            self.ahead += len(item.body)
+        self.queue.append((item, keep))
+        self.continue_owed = False
+
+    def _request(
+        self, *, incomplete: bool = False, malformed: str | None = None, too_long: bool = False
+    ) -> Request:
+        path, query = _split_target(self.url.decode("latin-1"))
         return Request.from_http(
-            head.method.decode("ascii", "replace"),
-            unquote(target.path or "/", encoding="latin-1"),
-            headers,
+            (self.method or b"").decode("ascii", "replace"),
+            path,
+            Headers((n.decode("latin-1"), v.decode("latin-1")) for n, v in self.fields),
             b"".join(self.body),
-            max_body=self.server.app.max_body,
+            max_body=self.max_body,
             received=self.size,
             declared_length=self.declared,
-            query=target.query,
+            query=query,
             remote_addr=self.peer,
             malformed=malformed,
+            head_too_large=too_long,
             incomplete=incomplete,
             tls=self.tls,
         )
 
-    def _malformed(self, reason: str) -> None:
-        """Broken framing: a message-carrying request is recorded and answered 400 by the
-        app; anything else gets a plain 400. The connection then closes."""
-        if self.head is not None and self.head.method in _BODY_METHODS:
-            self._start(self._request(malformed=reason))
+    def _broken(self, reason: str) -> None:
+        """Broken framing: a request whose method and target were read is recorded and
+        answered 400 by the app; anything else gets a plain 400. The connection then closes
+        once every earlier request is answered."""
+        if self.stopped:
             return
-        if self.transport is not None:
+        if self.method is not None:
+            self._queue(self._request(malformed=reason), keep=False, unread=True)
+        else:
             body = f"malformed HTTP/1.1 request: {reason}\n".encode()
-            self.transport.write(
-                b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain;"
-                b" charset=utf-8\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
-            )
-        self._close()
+            answer = Answer(400, [("Content-Type", "text/plain; charset=utf-8")], body)
+            self._queue(answer, keep=False, unread=True)
+
+    def _head_too_large(self) -> None:
+        if self.stopped:
+            return
+        reason = f"the request head is over {self.max_head} bytes"
+        if self.method is not None:
+            self._queue(self._request(malformed=reason, too_long=True), keep=False, unread=True)
+        else:
+            body = f"{reason}\n".encode()
+            answer = Answer(431, [("Content-Type", "text/plain; charset=utf-8")], body)
+            self._queue(answer, keep=False, unread=True)
 
     # -- answering -------------------------------------------------------------------------
 
-    def _start(self, request: Request) -> bool:
+    def _next(self) -> None:
+        """Begin the requests received, in order, while each is answered at once."""
+        if self.transport is None:  # the connection is lost: never answered, abandoned
+            while self.queue:
+                item, _ = self.queue.popleft()
+                if isinstance(item, Request):
+                    self._abandon(item)
+            return
+        while not self.busy and self.queue:
+            item, keep = self.queue.popleft()
+            if isinstance(item, Request):
+                self.ahead -= len(item.body)
+                if not self._start(item, keep):
+                    return
+            else:
+                self._write(item, keep=False, head=False)
+        if self.busy:
+            return
+        if self.stopped:
+            self._close()
+            return
+        if self.paused and self.transport is not None:
+            self.paused = False
+            self.transport.resume_reading()
+        self._continue()
+        if self.in_head and not self.head_seen:
+            self._arm(self.server.limits.idle_timeout)
+
+    def _continue(self) -> None:
+        """`100 Continue` for the request being read, once nothing is answered before it."""
+        if self.continue_owed and not self.busy and not self.queue and not self.size:
+            self.continue_owed = False
+            if self.transport is not None:
+                self.transport.write(_CONTINUE)
+
+    def _start(self, request: Request, keep: bool) -> bool:
         """Deliver a request; True when it was answered at once (no user code to run and
         no hold), False when a task will answer it."""
         self.busy = True
         if self.timer is not None:
             self.timer.cancel()
+            self.timer = None
         mount = self.server.mount
         if (
             mount is not None
@@ -209,7 +377,7 @@ class Connection(asyncio.Protocol):
             and not request.incomplete
             and mount.owns(request.path)
         ):
-            self._spawn(self._mounted(mount, request))
+            self._spawn(self._mounted(mount, request, keep))
             return False
         app = self.server.app
         pooled = app.needs_thread(request)  # the app says whether user code runs
@@ -218,16 +386,36 @@ class Connection(asyncio.Protocol):
         if not pooled:
             first = advance(steps, None)
             if isinstance(first, Answer):
-                return self._respond(first, request, resume=False)
-        self._spawn(self._deliver(steps, first, pooled, request))
+                self._respond(first, request, keep)
+                return True
+        self._spawn(self._deliver(steps, first, pooled, request, keep))
         return False
+
+    def _abandon(self, request: Request) -> None:
+        """Record a request that will never be answered (the client is gone)."""
+        if request.incomplete:
+            gone = request
+        else:
+            gone = Request.from_http(
+                request.method,
+                request.path,
+                request.headers,
+                request.body,
+                max_body=self.max_body,
+                query=request.query,
+                remote_addr=request.remote_addr,
+                incomplete=True,
+                tls=request.tls,
+            )
+        if gone.carries_message:
+            advance(self.server.app.deliver(gone), None)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
         self.server.tasks.add(task)
         task.add_done_callback(self.server.tasks.discard)
 
-    async def _mounted(self, mount: Mount, request: Request) -> None:
+    async def _mounted(self, mount: Mount, request: Request, keep: bool) -> None:
         """A request for the mount (never recorded): its answer, or its stream."""
         self.left = asyncio.Event()
         if self.gone:
@@ -238,34 +426,50 @@ class Connection(asyncio.Protocol):
             body = f"internal error: {type(exc).__name__}: {exc}\n".encode("utf-8", "replace")
             reply = Answer(500, [("Content-Type", "text/plain; charset=utf-8")], body)
         if isinstance(reply, Answer):
-            self._respond(reply, request, resume=True)
+            self._respond(reply, request, keep)
+            self._next()
             return
         await self._stream(reply)
 
     async def _stream(self, stream: Stream) -> None:
-        """Send a streamed response chunk by chunk, then close the connection."""
+        """Send a streamed response chunk by chunk (chunked coding), then close. A client
+        whose unread bytes pass `Limits.max_stream_buffer` is dropped."""
         transport = self.transport
+        bound = self.server.limits.max_stream_buffer
         try:
             if transport is None or transport.is_closing():
                 return
-            headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in stream.headers]
-            transport.write(
-                self.h11.send(h11.Response(status_code=200, headers=headers, reason=b"OK"))
-            )
+            lines = ["HTTP/1.1 200 OK", "Transfer-Encoding: chunked", "Connection: close"]
+            lines += [f"{k}: {v}" for k, v in stream.headers]
+            transport.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
             async for chunk in stream.chunks:
                 if self.gone or transport.is_closing():
                     break
-                transport.write(self.h11.send(h11.Data(data=chunk)))
-        except h11.LocalProtocolError:
+                if chunk:
+                    transport.write(b"%x\r\n%b\r\n" % (len(chunk), chunk))
+                if transport.get_write_buffer_size() > bound:
+                    transport.abort()  # a client that does not read: dropped
+                    break
+            else:
+                if not transport.is_closing():
+                    transport.write(b"0\r\n\r\n")
+        except (UnicodeEncodeError, RuntimeError):
             pass
         finally:
             aclose = getattr(stream.chunks, "aclose", None)
             if aclose is not None:
                 await aclose()
+            self.stopped = True
+            self.busy = False
             self._close()
 
     async def _deliver(
-        self, steps: Delivering, first: Hold | Answer | None, pooled: bool, request: Request
+        self,
+        steps: Delivering,
+        first: Hold | Answer | None,
+        pooled: bool,
+        request: Request,
+        keep: bool,
     ) -> None:
         pool = self.server.pool
         loop = asyncio.get_running_loop()
@@ -280,7 +484,8 @@ class Connection(asyncio.Protocol):
         except Exception:  # the pool was shut down (stop): nothing more to answer
             self._close()
             return
-        self._respond(answer, request, resume=True)
+        self._respond(answer, request, keep)
+        self._next()
 
     async def _hold(self, step: Hold) -> HoldEnd:
         """Hold a delivery on the loop: a timer, cut short by reset/stop or the client
@@ -302,58 +507,40 @@ class Connection(asyncio.Protocol):
             self.server.holds.pop(self.hold, None)
             self.hold = None
 
-    def _respond(self, answer: Answer, request: Request, *, resume: bool) -> bool:
-        """Write the answer; True when the connection is ready for the next request.
-        With `resume`, go on at once with any request pipelined behind this one."""
-        transport = self.transport
-        self.head = None
-        if transport is None or transport.is_closing():
-            return False
-        if answer.status is None or request.malformed is not None or request.incomplete:
-            if answer.status is not None:
-                self._write_raw(answer)
-            self._close()
-            return False
-        try:
-            headers = [
-                (k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.framed_headers()
-            ]
-            transport.write(
-                self.h11.send(
-                    h11.Response(
-                        status_code=answer.status,
-                        headers=headers,
-                        reason=answer.reason.encode("latin-1"),
-                    )
-                )
-                + self.h11.send(h11.Data(data=answer.body))
-                + self.h11.send(h11.EndOfMessage())
-            )
-        except h11.LocalProtocolError:
-            self._close()
-            return False
-        if (
-            self.gone
-            or self.h11.our_state is h11.MUST_CLOSE
-            or self.h11.their_state is not h11.DONE
-        ):
-            self._close()  # the client left, Connection: close, or a body we did not read
-            return False
-        self.h11.start_next_cycle()
+    def _respond(self, answer: Answer, request: Request, keep: bool) -> None:
+        """Write the answer (none when its status is None: the fault closes the
+        connection), then make ready for the next request."""
         self.busy = False
-        transport.resume_reading()
-        self._arm(self.server.limits.idle_timeout)
-        if resume:
-            self._process()  # a pipelined request may be waiting
-        return True
+        if answer.status is None:
+            self.stopped = True
+            self._close()
+            return
+        keep = keep and not request.malformed and not request.incomplete
+        self._write(answer, keep=keep, head=request.method == "HEAD")
 
-    def _write_raw(self, answer: Answer) -> None:
-        """An answer after broken framing, which h11 will not send on a failed connection."""
-        assert self.transport is not None
-        lines = [f"HTTP/1.1 {answer.status} {answer.reason}", "Connection: close"]
-        lines += [f"{k}: {v}" for k, v in answer.framed_headers()]
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        self.transport.write(head + answer.body)
+    def _write(self, answer: Answer, *, keep: bool, head: bool) -> None:
+        """Write one answer; a connection not kept closes once it is written."""
+        transport = self.transport
+        if not keep:
+            self.stopped = True
+        if transport is None or transport.is_closing():
+            return
+        status = answer.status or 500
+        lines = [f"HTTP/1.1 {status} {answer.reason}"]
+        lines += [f"{k}: {v}" for k, v in answer.headers]
+        if status not in _NO_BODY:
+            lines.append(f"Content-Length: {len(answer.body)}")
+        if not keep:
+            lines.append("Connection: close")
+        try:
+            data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        except UnicodeEncodeError:  # checked when the answer was built; never half-written
+            self.stopped = True
+            self._close()
+            return
+        if not head and status not in _NO_BODY:
+            data += answer.body
+        transport.write(data)
 
     # -- timers and closing ----------------------------------------------------------------
 
@@ -363,23 +550,42 @@ class Connection(asyncio.Protocol):
         self.timer = asyncio.get_running_loop().call_later(seconds, self._expire)
 
     def _expire(self) -> None:
+        self.timer = None
         if self.busy:
             return
-        if self.head is not None:  # a request that never finished arriving: abandoned
-            self._start(self._request(incomplete=True))
+        if self.method is not None and not self.stopped:  # a request that never arrived whole
+            self._queue(self._request(incomplete=True), keep=False)
+            self._next()
             return
-        self._close()
-
-    def _close(self) -> None:
-        if self.transport is not None and not self.transport.is_closing():
+        self.stopped = True
+        if self.transport is not None:
             self.transport.close()
 
+    def _close(self) -> None:
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        if self.unread and not self.gone and transport.can_write_eof():
+            # the client may still be sending what was not read: end the write side and
+            # let it read the answer before the socket closes (an abort would lose it)
+            self.unread = False
+            transport.write_eof()
+            self._arm(_LINGER)
+            return
+        transport.close()
 
-def _content_length(head: h11.Request) -> int | None:
-    for name, value in head.headers:
-        if name == b"content-length":
-            return int(value)
-    return None
+
+def _split_target(target: str) -> tuple[str, str]:
+    """The path (percent-decoded, as sent otherwise: `//a/b` stays `//a/b`) and the query
+    of a request target in origin form, or in absolute form (`http://host/path`)."""
+    if not target.startswith("/") and "://" in target:
+        parts = urlsplit(target)
+        path, query = parts.path or "/", parts.query
+    else:
+        path, _, query = target.partition("?")
+    if "%" in path:
+        path = unquote(path, encoding="latin-1")
+    return path or "/", query
 
 
 def settle(future: asyncio.Future[HoldEnd], end: HoldEnd) -> None:

@@ -61,12 +61,9 @@ class Server:
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
-        listening = self.loop.create_server(
-            lambda: Connection(self),
-            sock=self.socket,
-            ssl=self.tls,
-            ssl_handshake_timeout=self.limits.idle_timeout if self.tls else None,
-        )
+        # TLS is started by each connection (loop.start_tls), so that a socket still in its
+        # handshake is the server's to close on stop()
+        listening = self.loop.create_server(lambda: Connection(self), sock=self.socket)
         self.listener = self.loop.run_until_complete(listening)
         self._ready.set()
         self.loop.run_forever()
