@@ -5,15 +5,15 @@ measurement `make bench` reports, from benchmarks/memory.py)."""
 from __future__ import annotations
 
 import gzip
-import zlib
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
-from memory import MIB, nested_arrays, peak_of  # noqa: E402
+from memory import MIB, nested_arrays, peak_of
 
 MAX = 10 * MIB  # the default max_body
 
