@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test test-matrix test-browser screenshot demo lint bench serve dist clean
+.PHONY: venv test test-matrix test-browser screenshot demo lint bench fuzz serve dist clean
 
 venv: $(STAMP)
 
@@ -55,6 +55,14 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+
+# decode fuzzed by atheris (libFuzzer) for FUZZ_SECONDS, under -W error; a crash leaves its
+# input in fuzz/findings/ (replay: python fuzz/decode_target.py fuzz/findings/crash-...).
+FUZZ_SECONDS ?= 300
+fuzz: $(STAMP)
+	mkdir -p fuzz/findings
+	cd fuzz/findings && ../../$(BIN)/python -W error ../decode_target.py \
+	  -max_total_time=$(FUZZ_SECONDS) -max_len=4096
 
 # The sdist and the wheel in dist/, checked by twine (what `pip install dist/*.whl` takes).
 dist: $(STAMP)

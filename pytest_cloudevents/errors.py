@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "CloudEventsError",
     "ControlAPIError",
+    "DeadlineExceeded",
     "MissingExtra",
     "NotOnRemote",
     "RemoteError",
@@ -57,3 +58,9 @@ class RetryAfterTooLong(CloudEventsError):
 class ResponseTooLarge(CloudEventsError):
     """A response body was longer than the client's `max_response`: the result keeps its
     status and the first `max_response` bytes, with this as its error."""
+
+
+class DeadlineExceeded(CloudEventsError, TimeoutError):
+    """An attempt of a send got no complete answer within the client's `timeout`, which
+    bounds each attempt in all (a server that drips its answer, or sends `100 Continue`
+    forever, cannot hold a send longer): the result is UNDELIVERED with this as its error."""

@@ -255,7 +255,11 @@ def test_stop_closes_sockets_still_in_their_tls_handshake(
         assert "Task was destroyed" not in caplog.text
         for sock in stalled:
             sock.settimeout(5)
-            assert sock.recv(100) == b"", "the server closed its side"
+            try:
+                left = sock.recv(100)
+            except ConnectionResetError:  # aborted: closed with a reset
+                left = b""
+            assert left == b"", "the server closed its side"
     finally:
         for sock in stalled:
             sock.close()

@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Any, final
 from urllib3.util import Retry
 
 from pytest_cloudevents.config import default
+from pytest_cloudevents.errors import DeadlineExceeded
 from pytest_cloudevents.events import CloudEvent, EventLike
 from pytest_cloudevents.extras import require
+from pytest_cloudevents.send.deadline import deadline_error, total
 from pytest_cloudevents.send.message import Message, Sender, too_large
 from pytest_cloudevents.send.result import Result, classify, undelivered
 from pytest_cloudevents.send.retry import Tries, retry_of
@@ -208,8 +210,12 @@ class AsyncClient(Sender):
                 connecting = isinstance(exc, (self._httpx.ConnectError, self._httpx.ConnectTimeout))
                 wait = tries.after_error(exc, connecting=connecting)
                 if wait is None:
+                    late = exc.__cause__
                     return undelivered(
-                        message.url, exc, elapsed=time.monotonic() - started, attempts=tries.count
+                        message.url,
+                        late if isinstance(late, DeadlineExceeded) else exc,
+                        elapsed=time.monotonic() - started,
+                        attempts=tries.count,
                     )
             else:
                 wait = tries.after_reply(reply)
@@ -250,16 +256,23 @@ class AsyncClient(Sender):
             content=message.body,
             timeout=self.timeout,
         )
-        response = await session.send(request, stream=True)
-        # at most max_response of the decoded body: the raw bytes are read and decoded
-        # here (httpx would inflate each chunk whole), so a compressed bomb costs no more
-        inflater = Inflater(response.headers, self.max_response)
+        import anyio
+
         try:
-            async for chunk in response.aiter_raw():
-                if inflater.feed(chunk):
-                    break
-        finally:
-            await response.aclose()
+            with anyio.fail_after(total(self.timeout)):  # each attempt: a total deadline
+                response = await session.send(request, stream=True)
+                # at most max_response of the decoded body: the raw bytes are read and
+                # decoded here (httpx would inflate each chunk whole), so a bomb costs no more
+                inflater = Inflater(response.headers, self.max_response)
+                try:
+                    async for chunk in response.aiter_raw():
+                        if inflater.feed(chunk):
+                            break
+                finally:
+                    await response.aclose()
+        except TimeoutError:  # read as httpx's own timeout, for the retry rules
+            error = deadline_error(self.timeout)
+            raise self._httpx.ReadTimeout(str(error), request=request) from error
         headers = list(response.headers.multi_items())
         return Reply(response.status_code, headers, inflater.body, inflater.cut)
 

@@ -5,6 +5,7 @@ response carries one."""
 from __future__ import annotations
 
 import contextlib
+import socket
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
@@ -12,12 +13,14 @@ from types import TracebackType
 from typing import Any, final
 
 import requests
+from urllib3 import exceptions as urllib3_errors
 from urllib3.util import Retry
 
 from pytest_cloudevents.config import default
 from pytest_cloudevents.errors import RetryAfterTooLong
 from pytest_cloudevents.events import CloudEvent, EventLike
 from pytest_cloudevents.extras import require
+from pytest_cloudevents.send.deadline import attempts
 from pytest_cloudevents.send.message import Message, Sender, too_large
 from pytest_cloudevents.send.result import (
     Outcome,
@@ -40,7 +43,8 @@ class Client(Sender):
     """A real CloudEvents sender over `requests`, for testing consumers.
 
     `target` is the default URL or in-process app (or give `to=` per send); `mode` is
-    "binary" or "structured"; `timeout` is the connect and read timeout in seconds;
+    "binary" or "structured"; `timeout` bounds each attempt in seconds, in all (a
+    server that drips its answer is cut there: `DeadlineExceeded`);
     `retry` a urllib3 `Retry`, a number of retries (Knative's status set) or None;
     `headers` are sent with every message; `session` a `requests.Session` to use instead of
     the client's own; `validate=False` sends events that break the spec (otherwise they
@@ -181,24 +185,25 @@ class Client(Sender):
         if self._own_session or self.verify is not True:
             extra["verify"] = chosen_verify(self.verify)
         try:
-            response = self.session.request(
-                message.method,
-                message.url,
-                headers=message.headers,
-                data=message.body,
-                timeout=self.timeout,
-                allow_redirects=False,
-                stream=True,  # the body is read below, at most max_response of it
-                **extra,
-            )
-            with response:
-                body, cut = _read_bounded(response, self.max_response)
+            with attempts(self.timeout) as scope:  # each attempt: timeout seconds in all
+                response = self.session.request(
+                    message.method,
+                    message.url,
+                    headers=message.headers,
+                    data=message.body,
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                    stream=True,  # the body is read below, at most max_response of it
+                    **extra,
+                )
+                with response:
+                    body, cut = _read_bounded(response, self.max_response)
         except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema) as exc:
             raise ValueError(f"cannot send to {message.url!r}: {exc}") from exc
-        except requests.RequestException as exc:
+        except (requests.RequestException, urllib3_errors.HTTPError) as exc:
             return undelivered(
                 message.url,
-                exc,
+                scope.error() if scope.expired and not _timed_out(exc) else exc,
                 elapsed=time.monotonic() - started,
                 attempts=self._attempts(message.url, None),
             )
@@ -259,6 +264,13 @@ class Client(Sender):
 
     def __repr__(self) -> str:
         return f"<Client target={self._shown_target()!r} mode={self.mode}>"
+
+
+def _timed_out(error: BaseException) -> bool:
+    """Whether urllib3's own (per-read or connect) timeout ended the attempt."""
+    return isinstance(
+        error, (requests.Timeout, urllib3_errors.TimeoutError, TimeoutError, socket.timeout)
+    )
 
 
 def _read_bounded(response: requests.Response, limit: int) -> tuple[bytes, bool]:

@@ -21,6 +21,7 @@ from urllib3 import exceptions as urllib3_errors
 from urllib3.util import Retry
 
 from pytest_cloudevents.errors import RetryAfterTooLong
+from pytest_cloudevents.send.deadline import install
 from pytest_cloudevents.validate import check_seconds, check_whole
 
 if TYPE_CHECKING:
@@ -226,6 +227,10 @@ class CountingAdapter(HTTPAdapter):
     def __init__(self, *args: Any, max_retry_after: float = math.inf, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.max_retry_after = max_retry_after
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        install(self.poolmanager)  # each attempt gets a total deadline (send/deadline.py)
 
     def send(
         self, request: requests.PreparedRequest, *args: Any, **kwargs: Any

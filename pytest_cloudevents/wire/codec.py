@@ -71,10 +71,10 @@ def decode(
     violations become warnings and each event is built when the SDK can take it, with the
     attributes it refuses dropped; one that cannot be built still rejects the message.
 
-    With `max_body`, a JSON body holding more values than that size allows is
-    `body-too-large` (see `jsontext`). Never raises for any headers or body; raises
-    `TypeError` only for arguments of the wrong type (a body that is not bytes, headers that
-    are not a mapping).
+    With `max_body`, a JSON body whose parsed form would take more than twice that (with
+    its text) is `body-too-large`, refused before it is parsed (see `jsontext`). Never
+    raises for any headers or body; raises `TypeError` only for arguments of the wrong type
+    (a body that is not bytes, headers that are not a mapping).
     """
     if not isinstance(body, (bytes, bytearray, memoryview)):
         raise TypeError(f"body must be bytes, not {type(body).__name__}; encode it first")
