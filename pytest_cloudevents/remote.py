@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final, final
 from urllib.parse import urljoin, urlsplit
 
@@ -72,12 +72,12 @@ class _Mirror(DeliveryLog):
         done: Callable[[int], bool],
         timeout: float,
         *,
-        ident: str | None = None,
+        keys: Sequence[tuple[str, str]] = (),
     ) -> tuple[list[CloudEvent], bool]:
         deadline = time.monotonic() + timeout
         self._pull(0.0)
         while True:
-            found, ok = super().wait_events(matches, done, 0.0, ident=ident)
+            found, ok = super().wait_events(matches, done, 0.0, keys=keys)
             remaining = deadline - time.monotonic()
             if ok or remaining <= 0:
                 return found, ok
@@ -89,9 +89,9 @@ class _Mirror(DeliveryLog):
         done: Callable[[int], bool],
         timeout: float,
         *,
-        ident: str | None = None,
+        keys: Sequence[tuple[str, str]] = (),
     ) -> tuple[list[CloudEvent], bool]:
-        return await run_in_thread(lambda: self.wait_events(matches, done, timeout, ident=ident))
+        return await run_in_thread(lambda: self.wait_events(matches, done, timeout, keys=keys))
 
 
 class RemoteRule(Rule):

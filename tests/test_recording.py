@@ -168,11 +168,41 @@ def test_a_wait_for_one_id_looks_only_at_that_id() -> None:
         looked.append(attr(event, "id"))
         return True
 
-    found, ok = log.wait_events(matches, lambda n: n >= 1, 1, ident="150-0")
+    found, ok = log.wait_events(matches, lambda n: n >= 1, 1, keys=[("id", "150-0")])
     assert ok and [attr(e, "id") for e in found] == ["150-0"]
     assert looked == ["150-0"]
-    found, ok = log.wait_events(matches, lambda n: n >= 1, 0, ident="missing")
+    found, ok = log.wait_events(matches, lambda n: n >= 1, 0, keys=[("id", "missing")])
     assert not ok and found == []
+
+
+def test_a_wait_on_type_or_source_looks_only_at_those_events() -> None:
+    """Issue 27: `assert_received(type=...)` scanned the whole log (1.28 s at 1M deliveries
+    for one match); it looks at the smallest index entry among the attributes it fixes."""
+    log = DeliveryLog()
+    for n in range(300):
+        seq, generation, _, _ = log.begin()
+        log.settle(accepted(seq, "rare" if n == 123 else "common"), generation)
+    looked: list[str] = []
+
+    def matches(event: object) -> bool:
+        looked.append(attr(event, "type"))
+        return attr(event, "type") == "rare"
+
+    keys = [("source", "/"), ("type", "rare")]  # the source is shared by all: type is smaller
+    found, ok = log.wait_events(matches, lambda n: n >= 1, 1, keys=keys)
+    assert ok and [attr(e, "id") for e in found] == [f"{124}-0"]
+    assert looked == ["rare"]
+
+
+def test_the_indexes_keep_arrival_order_when_a_held_delivery_settles_late() -> None:
+    log = DeliveryLog()
+    (s1, g, _, _), (s2, _, _, _) = log.begin(), log.begin()
+    log.settle(accepted(s2, "t"), g)
+    found, ok = log.wait_events(lambda e: True, lambda n: n >= 1, 0, keys=[("type", "t")])
+    assert [attr(e, "id") for e in found] == [f"{s2}-0"]
+    log.settle(accepted(s1, "t"), g)  # answered after the later one
+    found, ok = log.wait_events(lambda e: True, lambda n: n >= 2, 0, keys=[("type", "t")])
+    assert ok and [attr(e, "id") for e in found] == [f"{s1}-0", f"{s2}-0"]
 
 
 def test_the_matcher_says_which_id_it_requires() -> None:

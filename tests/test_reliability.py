@@ -20,7 +20,7 @@ from helpers import attr, binary
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pytest_cloudevents import Receiver
+from pytest_cloudevents import Receiver, faults, match
 
 SENDERS, PER_SENDER = 16, 1000
 MODES = ("binary", "structured", "batch")
@@ -79,6 +79,58 @@ def test_concurrent_senders_lose_nothing_and_keep_their_order() -> None:
         total = SENDERS * (PER_SENDER + PER_SENDER // 3)
         events = receiver.wait_for(count=total, timeout=60)
         _check_all_once_in_order([attr(e, "id") for e in events], SENDERS, PER_SENDER)
+
+
+@pytest.mark.once
+def test_senders_are_answered_while_another_thread_resets_injects_and_waits() -> None:
+    """8 threads x 300 messages while a churn thread injects rules, waits and resets in a
+    loop: every send is answered 202 (the rules never match them), nothing is recorded
+    twice, what survives each reset keeps each sender's order, and once the churn stops a
+    last round is recorded in full."""
+    senders, per_sender = 8, 300
+    with Receiver(wait_timeout=60) as receiver:
+        done = threading.Event()
+        churned = [0]
+
+        def churn() -> None:
+            while not done.is_set():
+                receiver.inject(faults.status(503), when=match(type="com.example.never"))
+                with pytest.raises(AssertionError):
+                    receiver.wait_for(type="com.example.never", timeout=0.005)
+                receiver.reset()
+                churned[0] += 1
+
+        def sender(n: int) -> list[int]:
+            with requests.Session() as session:
+                out = []
+                for i in range(per_sender):
+                    headers, body = _message(n, i)
+                    out.append(session.post(receiver.url, headers=headers, data=body).status_code)
+                return out
+
+        churner = threading.Thread(target=churn)
+        churner.start()
+        try:
+            with ThreadPoolExecutor(senders) as pool:
+                statuses = [s for out in pool.map(sender, range(senders)) for s in out]
+        finally:
+            done.set()
+            churner.join(30)
+        assert not churner.is_alive() and churned[0] > 0
+        assert statuses == [202] * (senders * per_sender)
+        ids = [attr(e, "id") for e in receiver.events]
+        assert len(set(ids)) == len(ids), "an event was recorded twice"
+        per: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for event_id in ids:
+            who, index, k = event_id.split("-")
+            per[who].append((int(index), int(k)))
+        assert all(order == sorted(order) for order in per.values()), "order was not kept"
+        receiver.reset()
+        with ThreadPoolExecutor(4) as pool:
+            assert all(s == 202 for out in pool.map(sender, range(4)) for s in out)
+        total = 4 * (per_sender + per_sender // 3)
+        events = receiver.wait_for(count=total, timeout=30)
+        _check_all_once_in_order([attr(e, "id") for e in events], 4, per_sender)
 
 
 PROCESS_SENDER = """

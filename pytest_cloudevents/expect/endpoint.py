@@ -18,6 +18,7 @@ from pytest_cloudevents.expect.uniqueness import duplicate_groups, reuses
 from pytest_cloudevents.faults.kinds import Fault
 from pytest_cloudevents.faults.rules import Rule, When
 from pytest_cloudevents.recording.delivery import Delivery
+from pytest_cloudevents.recording.log import INDEXED
 from pytest_cloudevents.recording.store import Handler, Recording
 from pytest_cloudevents.spec.codes import MUST_CODES, POLICY_CODES
 from pytest_cloudevents.validate import check_bool, check_seconds, check_whole
@@ -282,7 +283,7 @@ class Sink:
         """
         __tracebackhide__ = True
         wait = _Wait.for_count(self, match, criteria, count, timeout)
-        return wait.judge(*self._log.wait_events(*wait.arguments, ident=wait.ident))
+        return wait.judge(*self._log.wait_events(*wait.arguments, keys=wait.keys))
 
     def assert_received(
         self,
@@ -298,7 +299,7 @@ class Sink:
         """
         __tracebackhide__ = True
         wait = _Wait.for_received(self, match, criteria, count, timeout)
-        return wait.judge(*self._log.wait_events(*wait.arguments, ident=wait.ident))
+        return wait.judge(*self._log.wait_events(*wait.arguments, keys=wait.keys))
 
     def assert_not_received(
         self, match: MatchArg = None, *, within: float = 0.0, **criteria: Any
@@ -306,7 +307,7 @@ class Sink:
         """Assert no matching event was accepted, watching for `within` more seconds."""
         __tracebackhide__ = True
         wait = _Wait.for_none(self, match, criteria, within)
-        wait.judge(*self._log.wait_events(*wait.arguments, ident=wait.ident))
+        wait.judge(*self._log.wait_events(*wait.arguments, keys=wait.keys))
 
     # In async tests (asyncio; trio through anyio's asyncio backend): the same waits on the
     # event loop, never blocking it; the log wakes them from the server's thread.
@@ -323,7 +324,7 @@ class Sink:
         cancelling the await cancels the wait."""
         __tracebackhide__ = True
         wait = _Wait.for_count(self, match, criteria, count, timeout)
-        return wait.judge(*await self._log.wait_events_async(*wait.arguments, ident=wait.ident))
+        return wait.judge(*await self._log.wait_events_async(*wait.arguments, keys=wait.keys))
 
     async def assert_received_async(
         self,
@@ -336,7 +337,7 @@ class Sink:
         """`assert_received` for a coroutine, awaiting on the event loop."""
         __tracebackhide__ = True
         wait = _Wait.for_received(self, match, criteria, count, timeout)
-        return wait.judge(*await self._log.wait_events_async(*wait.arguments, ident=wait.ident))
+        return wait.judge(*await self._log.wait_events_async(*wait.arguments, keys=wait.keys))
 
     async def assert_not_received_async(
         self, match: MatchArg = None, *, within: float = 0.0, **criteria: Any
@@ -344,7 +345,7 @@ class Sink:
         """`assert_not_received` for a coroutine: the loop runs on while it watches."""
         __tracebackhide__ = True
         wait = _Wait.for_none(self, match, criteria, within)
-        wait.judge(*await self._log.wait_events_async(*wait.arguments, ident=wait.ident))
+        wait.judge(*await self._log.wait_events_async(*wait.arguments, keys=wait.keys))
 
     def assert_rejected(
         self, code: str | None = None, *, count: int | None = None
@@ -496,8 +497,9 @@ class _Wait:
         return self.matcher.matches, self.done, self.seconds
 
     @property
-    def ident(self) -> str | None:
-        return self.matcher.required("id")
+    def keys(self) -> list[tuple[str, str]]:
+        """The indexed attribute values every match has (the log looks only at those)."""
+        return [(name, v) for name in INDEXED if (v := self.matcher.required(name)) is not None]
 
     def judge(self, found: list[CloudEvent], ok: bool) -> list[CloudEvent]:
         __tracebackhide__ = True

@@ -5,14 +5,18 @@ from __future__ import annotations
 import bisect
 import threading
 import time
-from collections.abc import Callable
-from typing import NamedTuple
+from collections.abc import Callable, Sequence
+from typing import Final, NamedTuple
 
 from pytest_cloudevents.events import CloudEvent, attribute_of
 from pytest_cloudevents.recording.delivery import Delivery
 from pytest_cloudevents.recording.wakeup import Wakeup
 
-__all__ = ["Arrival", "DeliveryLog"]
+__all__ = ["INDEXED", "Arrival", "DeliveryLog"]
+
+#: The attributes accepted events are indexed by (waits and assertions that fix one of them
+#: look only at its events).
+INDEXED: Final[tuple[str, ...]] = ("id", "source", "type")
 
 
 class Arrival(NamedTuple):
@@ -31,7 +35,9 @@ class DeliveryLog:
     A delivery takes a sequence number when it arrives (`begin`), enters the log once it is
     decoded (`add`, as `pending`), and is `settle`d when answered. `clear` starts a new
     generation: a delivery that arrived in an earlier one is never recorded after it.
-    Accepted events are indexed as they settle, so waits look only at what is new.
+    Accepted events are indexed as they settle, by `id`, `source` and `type` (`INDEXED`),
+    so waits look only at what is new and assertions that fix one of those attributes look
+    only at the events that have it: they cost what they return, not the log's size.
     """
 
     def __init__(self) -> None:
@@ -39,7 +45,8 @@ class DeliveryLog:
         self._items: list[Delivery] = []
         self._events: list[CloudEvent] = []  # accepted events, in arrival order
         self._event_seqs: list[int] = []  # the seq of each accepted event's delivery
-        self._by_id: dict[str, list[tuple[int, CloudEvent]]] = {}  # id -> (seq, event)
+        # (attribute, value) -> [(seq, event)] in seq order, for the INDEXED attributes
+        self._index: dict[tuple[str, str], list[tuple[int, CloudEvent]]] = {}
         self._settled: list[Delivery] = []  # in the order they were answered
         self._reorders = 0  # bumped when events are inserted before the end, or cleared
         self._seq = 0
@@ -86,12 +93,18 @@ class DeliveryLog:
                     items.insert(at, delivery)
             self._settled.append(delivery)
             if delivery.outcome == "accepted" and delivery.events:
+                index, seq = self._index, delivery.seq
                 for event in delivery.events:
-                    ident = attribute_of(event, "id")
-                    entries = self._by_id.setdefault(str(ident), [])
-                    entries.append((delivery.seq, event))
-                    if len(entries) > 1 and entries[-2][0] > delivery.seq:
-                        entries.sort(key=lambda entry: entry[0])
+                    entry = (seq, event)
+                    for name in INDEXED:
+                        key = (name, str(attribute_of(event, name)))
+                        entries = index.get(key)
+                        if entries is None:
+                            index[key] = [entry]
+                        else:
+                            entries.append(entry)
+                            if entries[-2][0] > seq:  # a held delivery answered late
+                                entries.sort(key=lambda e: e[0])
                 seqs = self._event_seqs
                 if not seqs or seqs[-1] <= delivery.seq:
                     self._events += delivery.events
@@ -117,7 +130,7 @@ class DeliveryLog:
             self._settled.clear()
             self._events.clear()
             self._event_seqs.clear()
-            self._by_id.clear()
+            self._index.clear()
             self._reorders += 1
             self._generation += 1
             self._cancelled.set()
@@ -177,17 +190,18 @@ class DeliveryLog:
         done: Callable[[int], bool],
         timeout: float,
         *,
-        ident: str | None = None,
+        keys: Sequence[tuple[str, str]] = (),
     ) -> tuple[list[CloudEvent], bool]:
         """Block until `done(number of accepted events that match)` or `timeout` seconds.
 
         Wakes on every settled delivery (a condition variable, no polling) and looks only
-        at events accepted since the last look; with `ident` (the matcher requires that
-        exact id), only at the events with that id. `matches` runs outside the log's lock.
+        at events accepted since the last look; with `keys` (attribute values every match
+        has, of the INDEXED attributes), only at the events of the smallest of those
+        index entries. `matches` runs outside the log's lock.
         Returns the matching events in arrival order and whether `done` held.
         """
         deadline = time.monotonic() + timeout
-        scan = _Scan(self, matches, ident)
+        scan = _Scan(self, matches, keys)
         while True:
             if done(scan.look()):
                 return scan.events(), True
@@ -204,13 +218,13 @@ class DeliveryLog:
         done: Callable[[int], bool],
         timeout: float,
         *,
-        ident: str | None = None,
+        keys: Sequence[tuple[str, str]] = (),
     ) -> tuple[list[CloudEvent], bool]:
         """`wait_events` for a coroutine (asyncio or trio): it awaits a `Wakeup` that the
         thread settling a delivery sets, so the event loop runs on meanwhile. Cancelling
         the await cancels the wait."""
         deadline = time.monotonic() + timeout
-        scan = _Scan(self, matches, ident)
+        scan = _Scan(self, matches, keys)
         while True:
             if done(scan.look()):
                 return scan.events(), True
@@ -247,13 +261,17 @@ class DeliveryLog:
 
 
 class _Scan:
-    """What a wait has looked at so far: the events accepted since its last look (or, for
-    one id, that id's events), and the matching ones among them."""
+    """What a wait has looked at so far: the events accepted since its last look (or, with
+    index keys, those of the smallest index entry), and the matching ones among them."""
 
     def __init__(
-        self, log: DeliveryLog, matches: Callable[[CloudEvent], bool], ident: str | None
+        self,
+        log: DeliveryLog,
+        matches: Callable[[CloudEvent], bool],
+        keys: Sequence[tuple[str, str]],
     ) -> None:
-        self.log, self.matches, self.ident = log, matches, ident
+        self.log, self.matches, self.keys = log, matches, tuple(keys)
+        self.key: tuple[str, str] | None = None  # the entry chosen at the first look
         self.found: list[tuple[int, CloudEvent]] = []
         self.cursor, self.reorders = 0, -1
 
@@ -261,12 +279,14 @@ class _Scan:
         """Match what is new (outside the log's lock); the number of matches so far."""
         log = self.log
         with log._cond:
-            if self.ident is not None:
-                fresh = list(log._by_id.get(self.ident, ()))
-                self.found, self.cursor = [], len(fresh)
+            if self.reorders != log._reorders:  # something moved: look at all again
+                self.found, self.cursor, self.reorders = [], 0, log._reorders
+            if self.keys:
+                if self.key is None:
+                    self.key = min(self.keys, key=lambda k: len(log._index.get(k, ())))
+                fresh = log._index.get(self.key, [])[self.cursor :]
+                self.cursor += len(fresh)
             else:
-                if self.reorders != log._reorders:  # something moved: look at all again
-                    self.found, self.cursor, self.reorders = [], 0, log._reorders
                 seqs, events = log._event_seqs[self.cursor :], log._events[self.cursor :]
                 fresh = list(zip(seqs, events, strict=True))
                 self.cursor = len(log._events)
@@ -276,9 +296,11 @@ class _Scan:
     def nothing_new(self) -> bool:
         """True when nothing was accepted since the last look (call with the lock held)."""
         log = self.log
-        if self.ident is not None:
-            return len(log._by_id.get(self.ident, ())) == self.cursor
-        return self.reorders == log._reorders and self.cursor == len(log._events)
+        if self.reorders != log._reorders:
+            return False
+        if self.key is not None:
+            return len(log._index.get(self.key, ())) == self.cursor
+        return self.cursor == len(log._events)
 
     def events(self) -> list[CloudEvent]:
         return [event for _, event in self.found]
