@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import sys
 
 import aiohttp
@@ -227,3 +228,40 @@ def test_only_loopback_passes_through(url: str, passes: bool) -> None:
     from pytest_cloudevents.hosts.mock import LOOPBACK
 
     assert (LOOPBACK.match(url) is not None) is passes
+
+
+LATE_IMPORT = """
+import sys
+from pytest_cloudevents.hosts.mock import Mocks, MockSink
+assert "httpx" not in sys.modules and "respx" not in sys.modules
+mocks = Mocks()
+sink = MockSink("https://late.example.com/", mocks)
+assert "respx" not in sys.modules, "respx started before httpx was imported"
+import httpx  # imported after the sink: mocked as its import ends
+headers = {"ce-specversion": "1.0", "ce-id": "late", "ce-source": "/", "ce-type": "t"}
+assert httpx.post(sink.url, headers=headers, content=b"").status_code == 202
+assert [e.get_attributes()["id"] for e in sink.events] == ["late"]
+mocks.stop()
+print("ok")
+"""
+
+
+@pytest.mark.once
+def test_a_library_imported_after_the_sink_is_still_caught() -> None:
+    """Issue 27: ce_mock started every library's mock for every test (3.0 ms). Each starts
+    when a sink exists and the library is imported, so a late import must still be caught."""
+    run = subprocess.run(
+        [sys.executable, "-c", LATE_IMPORT], capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr[-2000:]
+
+
+def test_mocks_start_nothing_until_a_sink_or_a_mock_is_asked_for() -> None:
+    from pytest_cloudevents.hosts.mock import Mocks
+
+    mocks = Mocks()
+    try:
+        assert (mocks._responses, mocks._respx, mocks._aioresponses) == (None, None, None)
+        assert mocks.respx is not None and mocks._responses is None  # only what was asked
+    finally:
+        mocks.stop()

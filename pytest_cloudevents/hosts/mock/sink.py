@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.abc
+import importlib.machinery
+import importlib.util
 import re
-from collections.abc import Callable, Mapping
+import sys
+import types
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, final
 from urllib.parse import urlsplit
 
@@ -12,7 +18,7 @@ from pytest_cloudevents.criteria.schema import Schema
 from pytest_cloudevents.delivery.access import AuthArg
 from pytest_cloudevents.delivery.app import DeliveryApp, local_app
 from pytest_cloudevents.expect.endpoint import Sink
-from pytest_cloudevents.extras import available, require
+from pytest_cloudevents.extras import require
 from pytest_cloudevents.validate import check_path
 
 if TYPE_CHECKING:
@@ -34,65 +40,165 @@ LOOPBACK: re.Pattern[str] = re.compile(
 
 
 class Mocks:
-    """The started mocks of every installed HTTP library: `responses` always, `respx`
-    (extra `httpx`) and `aioresponses` (extra `aiohttp`) where installed. Loopback passes
-    through each; any other URL nothing is registered for fails as that mock fails it."""
+    """The mocks of the installed HTTP libraries: `responses` (requests), `respx` (extra
+    `httpx`) and `aioresponses` (extra `aiohttp`). Each starts only when it is needed, so a
+    test pays only for the libraries it can reach: when the first sink is registered, for
+    the libraries already imported (one imported later is mocked as its import ends), or
+    when the test asks for that mock (`ce_mock.respx`). Loopback passes through each; any
+    other URL nothing is registered for fails as that mock fails it."""
 
     def __init__(self) -> None:
-        import responses
-
-        self.responses = responses.RequestsMock(assert_all_requests_are_fired=False)
-        self.responses.add_passthru(LOOPBACK)
-        self.responses.start()
+        self._responses: responses.RequestsMock | None = None
         self._respx: Router | None = None
         self._aioresponses: AioMock | None = None
-        if available("respx"):
-            from pytest_cloudevents.hosts.mock.httpx import start
+        self._apps: list[tuple[re.Pattern[str], DeliveryApp]] = []
+        self._stopped = False
 
-            self._respx = start(LOOPBACK)
-        if available("aioresponses"):
-            from pytest_cloudevents.hosts.mock.aiohttp import start as start_aio
+    @property
+    def responses(self) -> responses.RequestsMock:
+        """The `responses` mock (started on first use)."""
+        if self._responses is None:
+            import responses
 
-            self._aioresponses = start_aio(LOOPBACK)
+            from pytest_cloudevents.hosts.mock.requests import register
+
+            mock = responses.RequestsMock(assert_all_requests_are_fired=False)
+            mock.add_passthru(LOOPBACK)
+            mock.start()
+            self._responses = mock
+            for pattern, app in self._apps:
+                register(mock, pattern, app)
+        return self._responses
 
     @property
     def respx(self) -> Router:
-        """The respx router (extra `httpx`)."""
+        """The respx router (extra `httpx`; started on first use)."""
         if self._respx is None:
             require("respx", "mock mode for httpx")
-        assert self._respx is not None
+            from pytest_cloudevents.hosts.mock.httpx import register, start
+
+            self._respx = start(LOOPBACK)
+            for pattern, app in self._apps:
+                register(self._respx, pattern, app)
         return self._respx
 
     @property
     def aioresponses(self) -> AioMock:
-        """The aioresponses mock (extra `aiohttp`)."""
+        """The aioresponses mock (extra `aiohttp`; started on first use)."""
         if self._aioresponses is None:
             require("aioresponses", "mock mode for aiohttp")
-        assert self._aioresponses is not None
+            from pytest_cloudevents.hosts.mock.aiohttp import register, start
+
+            self._aioresponses = start(LOOPBACK)
+            for pattern, app in self._apps:
+                register(self._aioresponses, pattern, app)
         return self._aioresponses
 
     def register(self, pattern: re.Pattern[str], app: DeliveryApp) -> None:
         """Answer requests to URLs matching `pattern` with `app`, in every library."""
-        from pytest_cloudevents.hosts.mock.requests import register
+        self._apps.append((pattern, app))
+        for module, mock, started in (
+            ("requests", "responses", self._responses),
+            ("httpx", "respx", self._respx),
+            ("aiohttp", "aioresponses", self._aioresponses),
+        ):
+            if started is not None:
+                _REGISTER[mock]()(started, pattern, app)
+            elif module in sys.modules:
+                getattr(self, mock)  # starts it, with every sink registered
+            elif importlib.util.find_spec(mock) is not None:  # installed, not imported
+                after_import(module, functools.partial(self._late, mock))
 
-        register(self.responses, pattern, app)
-        if self._respx is not None:
-            from pytest_cloudevents.hosts.mock.httpx import register as register_httpx
-
-            register_httpx(self._respx, pattern, app)
-        if self._aioresponses is not None:
-            from pytest_cloudevents.hosts.mock.aiohttp import register as register_aiohttp
-
-            register_aiohttp(self._aioresponses, pattern, app)
+    def _late(self, mock: str) -> None:
+        """A library was imported after the sinks were made: mock it now."""
+        if not self._stopped:
+            getattr(self, mock)
 
     def stop(self) -> None:
         """Stop every mock (the libraries send for real again)."""
-        self.responses.stop()
-        self.responses.reset()
+        self._stopped = True
+        if self._responses is not None:
+            self._responses.stop()
+            self._responses.reset()
         if self._respx is not None:
             self._respx.stop()
         if self._aioresponses is not None:
             self._aioresponses.stop()
+
+
+def _register_requests() -> Callable[[Any, re.Pattern[str], DeliveryApp], None]:
+    from pytest_cloudevents.hosts.mock.requests import register
+
+    return register
+
+
+def _register_httpx() -> Callable[[Any, re.Pattern[str], DeliveryApp], None]:
+    from pytest_cloudevents.hosts.mock.httpx import register
+
+    return register
+
+
+def _register_aiohttp() -> Callable[[Any, re.Pattern[str], DeliveryApp], None]:
+    from pytest_cloudevents.hosts.mock.aiohttp import register
+
+    return register
+
+
+_REGISTER: dict[str, Callable[[], Callable[[Any, re.Pattern[str], DeliveryApp], None]]] = {
+    "responses": _register_requests,
+    "respx": _register_httpx,
+    "aioresponses": _register_aiohttp,
+}
+
+
+class _AfterImport(importlib.abc.MetaPathFinder):
+    """Calls back once a module's import has finished (mock mode for a library the test
+    imports after making its sinks)."""
+
+    def __init__(self) -> None:
+        self.waiting: dict[str, list[Callable[[], None]]] = {}
+
+    def find_spec(
+        self, name: str, path: Sequence[str] | None = None, target: types.ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        callbacks = self.waiting.pop(name, None)
+        if callbacks is None:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is None or spec.loader is None:
+            return spec
+        spec.loader = _ThenCall(spec.loader, callbacks)
+        return spec
+
+
+class _ThenCall(importlib.abc.Loader):
+    def __init__(self, loader: Any, callbacks: list[Callable[[], None]]) -> None:
+        self.loader, self.callbacks = loader, callbacks
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType | None:
+        module: types.ModuleType | None = self.loader.create_module(spec)
+        return module
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        self.loader.exec_module(module)
+        for callback in self.callbacks:
+            callback()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.loader, name)
+
+
+_HOOK = _AfterImport()
+
+
+def after_import(module: str, callback: Callable[[], None]) -> None:
+    """Call `callback` once `module` is imported (now, when it already is)."""
+    if module in sys.modules:
+        callback()
+        return
+    if _HOOK not in sys.meta_path:
+        sys.meta_path.insert(0, _HOOK)
+    _HOOK.waiting.setdefault(module, []).append(callback)
 
 
 @final
