@@ -186,7 +186,7 @@ def test_a_wait_on_type_or_source_looks_only_at_those_events() -> None:
 
     def matches(event: object) -> bool:
         looked.append(attr(event, "type"))
-        return attr(event, "type") == "rare"
+        return bool(attr(event, "type") == "rare")
 
     keys = [("source", "/"), ("type", "rare")]  # the source is shared by all: type is smaller
     found, ok = log.wait_events(matches, lambda n: n >= 1, 1, keys=keys)
