@@ -53,7 +53,19 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict pytest_cloudevents tests
 
+# The baselines: Debian's nginx-light and valgrind (callgrind), installed first when run as
+# root with apt; elsewhere those figures are skipped and the reason printed.
 bench: $(STAMP)
+	@for pkg in nginx:nginx-light valgrind:valgrind; do \
+	  cmd=$${pkg%%:*}; deb=$${pkg##*:}; \
+	  if ! command -v $$cmd >/dev/null 2>&1 && [ ! -x /usr/sbin/$$cmd ]; then \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$deb; \
+	    else \
+	      echo "$$cmd is missing and this is not root with apt: its figures will be skipped"; \
+	    fi; \
+	  fi; \
+	done
 	$(BIN)/python benchmarks/run.py
 
 # decode fuzzed by atheris (libFuzzer) for FUZZ_SECONDS, under -W error; a crash leaves its

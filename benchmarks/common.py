@@ -54,6 +54,7 @@ def report(
     """Print one figure; `better` is "higher" or "lower" (for the ratio's reading)."""
     if ratio is None:
         ratio = ours / baseline if baseline else float("nan")
+    verdict = judge(target, ours, ratio)
     RESULTS.append(
         {
             "name": name,
@@ -62,6 +63,7 @@ def report(
             "ratio": ratio,
             "unit": unit,
             "target": target,
+            "verdict": verdict,
         }
     )
     spread = ""
@@ -69,8 +71,22 @@ def report(
         low, high = RANGES.pop()
         spread = f", range {low:.2f}-{high:.2f}"
     print(
-        f"{name}\n  ours {ours:,.3f} {unit}, baseline {baseline:,.3f} {unit}, ratio {ratio:.2f}{spread} ({better} is better; target {target})"
+        f"{name}\n  ours {ours:,.3f} {unit}, baseline {baseline:,.3f} {unit}, ratio {ratio:.2f}{spread} ({better} is better; target {target}) {verdict}"
     )
+
+
+def judge(target: str, ours: float, ratio: float) -> str:
+    """PASS or MISS for a target written as "ratio >= 0.8", "<= 5 ms", "< 2x max_body";
+    "(reported)" for any other (a figure with no target)."""
+    import re
+
+    found = re.match(r"\s*(ratio\s*)?(<=|>=|<|>)\s*([0-9.]+)", target)
+    if found is None:
+        return "(reported)"
+    value = ratio if found.group(1) else ours
+    bound = float(found.group(3))
+    ok = {"<=": value <= bound, ">=": value >= bound, "<": value < bound, ">": value > bound}
+    return "PASS" if ok[found.group(2)] else "MISS"
 
 
 def session_rate(url: str, n: int, verify: str | bool = True) -> float:

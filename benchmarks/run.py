@@ -9,9 +9,11 @@ figures are reported, not asserted: timings belong here, not in the test suite).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -27,8 +29,9 @@ import memory
 import prototypes
 import requests
 import responses
+import servers
 from asyncbench import async_wake_latency, httpx_mock_rate, inprocess_rate
-from common import BODY, HEADERS, RANGES, paired, report, session_rate
+from common import BODY, HEADERS, RANGES, RESULTS, paired, report, session_rate
 from remotebench import remote_wake_latency, serve_rate
 from tlsbench import tls_rate
 
@@ -249,48 +252,78 @@ def installed_cost(rounds: int = 21) -> None:
 
 
 def throughput(n: int = 300, rounds: int = 15) -> None:
-    """ce_receiver against bare werkzeug (closes every connection) and a bare h11 server
-    (the ceiling of this design), over a requests.Session and a raw keep-alive loop."""
-    werkzeug_url, stop_werkzeug = prototypes.bare_werkzeug()
-    h11_url, stop_h11 = prototypes.bare_h11()
-    with Receiver() as receiver:
-
-        def ours(rate: Callable[[str, int], float]) -> Callable[[], float]:
-            def run() -> float:
-                receiver.reset()
-                accepted = receiver._server.accepted
-                value = rate(receiver.url, n)
-                assert len(receiver.events) == n
-                CONNECTIONS.append((receiver._server.accepted - accepted) / n)
-                return value
-
-            return run
-
-        for label, rate in (
-            ("a requests.Session", session_rate),
-            ("a raw keep-alive http.client loop", prototypes.raw_rate),
+    """The receiver in its own process against nginx answering `return 202;` (the limit of
+    the Python client on this machine) and the bare server of the plugin's parser, each in
+    its own process, over a requests.Session and a raw keep-alive http.client loop."""
+    with contextlib.ExitStack() as stack:
+        try:
+            nginx_url: str | None = stack.enter_context(servers.nginx())
+        except RuntimeError as exc:
+            nginx_url = None
+            print(f"SKIP the nginx baselines: {exc}")
+        receiver = servers.receiver()
+        stack.callback(receiver.stop)
+        bare = servers.bare_httptools()
+        stack.callback(bare.stop)
+        for label, rate, target in (
+            ("a requests.Session", session_rate, "ratio >= 0.8"),
+            ("a raw keep-alive http.client loop", prototypes.raw_rate, "ratio >= 0.5"),
         ):
-            for base, url in (("bare werkzeug", werkzeug_url), ("bare h11", h11_url)):
-                CONNECTIONS.clear()
-                bare = functools.partial(rate, url, n)
-                mine, theirs, ratio = paired(ours(rate), bare, rounds)
-                target = {
-                    ("a requests.Session", "bare werkzeug"): "ratio >= 1.5",
-                    ("a requests.Session", "bare h11"): "ratio >= 0.8",
-                    ("a raw keep-alive http.client loop", "bare werkzeug"): "ratio >= 2.5",
-                }.get((label, base), "none (reported)")
-                report(
-                    f"events recorded per second over {label}, {rounds} paired rounds of {n} (ce_receiver vs {base} 202)",
-                    mine,
-                    theirs,
-                    "events/s",
-                    target,
-                    "higher",
-                    ratio,
-                )
-                print(f"  connections accepted per request: {statistics.median(CONNECTIONS):.4f}")
-    stop_werkzeug()
-    stop_h11()
+            for ours_name, ours_url in (
+                ("the receiver", receiver.url),
+                ("bare httptools", bare.url),
+            ):
+                for base, url in (("nginx", nginx_url), ("bare httptools", bare.url)):
+                    if url is None or url == ours_url:
+                        continue
+                    before = receiver.count()
+                    mine, theirs, ratio = paired(
+                        functools.partial(rate, ours_url, n),
+                        functools.partial(rate, url, n),
+                        rounds,
+                    )
+                    if ours_name == "the receiver":
+                        assert receiver.count() - before == n * rounds, "every post recorded"
+                    report(
+                        f"requests per second over {label}, {rounds} paired rounds of {n}"
+                        f" ({ours_name} vs {base} 202, each in its own process)",
+                        mine,
+                        theirs,
+                        "requests/s",
+                        target
+                        if (ours_name, base) == ("the receiver", "nginx")
+                        else "none (reported)",
+                        "higher",
+                        ratio,
+                    )
+
+
+def instructions_per_delivery() -> None:
+    """Instructions per small binary-mode delivery, counted with callgrind (independent of
+    the machine's load): the receiver, the bare parser's server, and the app alone."""
+    if shutil.which("valgrind") is None:
+        print("SKIP instruction counts: valgrind is not installed (make bench installs it as root)")
+        return
+    ours = servers.instructions(None, servers.RECEIVER, prototypes.raw_rate)
+    bare = servers.instructions(None, servers.BARE_HTTPTOOLS, prototypes.raw_rate)
+    app = servers.app_instructions()
+    report(
+        "instructions per small binary delivery: the receiver (callgrind)",
+        ours,
+        250_000,
+        "instructions",
+        "<= 250000",
+        "lower",
+    )
+    report(
+        "instructions per request: the receiver vs the bare httptools server plus the app alone",
+        ours,
+        bare + app,
+        "instructions",
+        "ratio <= 1.5",
+        "lower",
+    )
+    print(f"  bare httptools server {bare:,.0f}; the delivery app alone {app:,.0f}")
 
 
 CONNECTIONS: list[float] = []
@@ -526,6 +559,7 @@ def mock_rate(n: int = 500, rounds: int = 15) -> None:
 
 BENCHES: list[Callable[[], None]] = [
     throughput,
+    instructions_per_delivery,
     wake_latency,
     async_wake_latency,
     log_scaling,
@@ -552,6 +586,12 @@ def main() -> None:
         if bench.__name__ in chosen:
             bench()
     print(f"all benchmarks: {time.perf_counter() - started:.1f} s")
+    print("\nsummary")
+    for row in RESULTS:
+        print(
+            f"  {row['verdict']:<8} {row['name']}: {row['ours']:,.3f} {row['unit']}"
+            f" (ratio {row['ratio']:.2f}; target {row['target']})"
+        )
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Generator, Mapping
-from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, Final, final
 
@@ -121,7 +120,7 @@ class DeliveryApp:
             delivery, arrival = self._begin(request)
             track.generation = arrival.generation
         settled = error_answer(exc, "the delivery")
-        return self._settle(replace(delivery, **track.found), track.generation, settled)
+        return self._settle(delivery.evolve(**track.found), track.generation, settled)
 
     def _begin(self, request: Request) -> tuple[Delivery, Arrival]:
         arrival = self.recording.log.begin()
@@ -150,7 +149,7 @@ class DeliveryApp:
 
         def refuse(code: str, message: str) -> Answer:
             violations = [Violation(code, None, message)]
-            refused = replace(delivery, **found, violations=violations)
+            refused = delivery.evolve(**found, violations=violations)
             return self._settle(refused, generation, rejection(violations))
 
         limit = options.max_body
@@ -195,15 +194,15 @@ class DeliveryApp:
         decoded = decode(request.headers, body, strict=options.strict, max_body=limit)
         found["mode"], found["warnings"] = decoded.mode, decoded.warnings
         if not decoded.ok:
-            delivery = replace(delivery, **found, violations=decoded.violations)
+            delivery = delivery.evolve(**found, violations=decoded.violations)
             return self._settle(delivery, generation, rejection(decoded.violations))
         if rec.contracts is not None:
             broken = rec.contracts.violations(decoded.events)
             if broken:
-                delivery = replace(delivery, **found, violations=broken)
+                delivery = delivery.evolve(**found, violations=broken)
                 return self._settle(delivery, generation, rejection(broken))
         found["events"] = decoded.events
-        delivery = track.delivery = replace(delivery, **found)
+        delivery = track.delivery = delivery.evolve(**found)
         found.clear()
         rec.log.add(delivery, generation)
         result = yield from self._dispatch(delivery, cancel)
@@ -285,8 +284,7 @@ class DeliveryApp:
         return acknowledgement(self.recording.options.ack_status)
 
     def _settle(self, delivery: Delivery, generation: int, result: Settled) -> Answer:
-        settled = replace(
-            delivery,
+        settled = delivery.evolve(
             outcome=result.outcome,
             status=result.answer.status,
             fault=result.fault,

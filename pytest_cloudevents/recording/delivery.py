@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, final
+from typing import Any, Literal, final
 
 from pytest_cloudevents.events import CloudEvent, attributes_of
 from pytest_cloudevents.spec.rules import Violation
@@ -51,6 +51,18 @@ class Delivery:
     error: BaseException | None = None
     tls: TLSInfo | None = None
     content_encoding: str | None = None
+
+    def evolve(self, **changes: Any) -> Delivery:
+        """A copy with `changes` (fields of this class): `dataclasses.replace` without
+        re-running `__init__`, which costs a tenth of a delivery when done twice."""
+        new = object.__new__(Delivery)
+        fields = new.__dict__
+        fields.update(self.__dict__)
+        for name in changes:
+            if name not in fields:
+                raise TypeError(f"Delivery has no field {name!r}")
+        fields.update(changes)
+        return new
 
     @property
     def event(self) -> CloudEvent:

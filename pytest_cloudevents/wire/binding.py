@@ -97,6 +97,11 @@ def decode_text(body: bytes, content_type: str | None) -> str:
     ValueError when that is no character set, is unknown, or does not decode the body.
     Never raises anything else, warnings-as-errors included."""
     name = charset_of(content_type)
+    if name in _UTF8:  # the common case: no lookup, and UTF-8 never warns
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"the body does not decode as {name}: {exc}") from None
     try:
         info = codecs.lookup(name)
     except (LookupError, ValueError):
@@ -111,9 +116,14 @@ def decode_text(body: bytes, content_type: str | None) -> str:
             raise ValueError(f"the body does not decode as {name}: {exc}") from None
 
 
+_UTF8: Final[frozenset[str]] = frozenset({"utf-8", "UTF-8", "utf8", "UTF8"})
+
+
 def charset_of(content_type: str | None) -> str:
     """The `charset` parameter of a Content-Type value (UTF-8 when none is given)."""
-    for param in (content_type or "").split(";")[1:]:
+    if not content_type or ";" not in content_type:
+        return "utf-8"
+    for param in content_type.split(";")[1:]:
         key, _, value = param.partition("=")
         if key.strip().lower() == "charset" and value.strip():
             return value.strip().strip('"')

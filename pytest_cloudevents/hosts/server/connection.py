@@ -18,8 +18,10 @@ Holds are timers on the loop; user code runs in the server's pool."""
 from __future__ import annotations
 
 import asyncio
+import math
 import ssl
 import threading
+import time
 from collections import deque
 from collections.abc import Coroutine
 from concurrent.futures import Executor
@@ -94,7 +96,8 @@ class Connection(asyncio.Protocol):
         self.early: list[bytes] | None = None  # TLS data before start_tls returned
         self.unread = False  # input was left unread: close gently (lingering)
         self.hold: asyncio.Future[HoldEnd] | None = None
-        self.timer: asyncio.TimerHandle | None = None
+        # when the connection expires (loop time): the server's sweep closes it then
+        self.expires = math.inf
         self.left: asyncio.Event | None = None  # made for a mount's request
         # the message being read
         self.in_head = True  # no message begun, or its head is not complete
@@ -167,7 +170,12 @@ class Connection(asyncio.Protocol):
         if not self.busy and not self.queue and self.in_head and not self.head_seen:
             self._arm(self.server.limits.request_timeout)  # a request must arrive in time
         try:
-            if self.in_head:  # in slices: a head over the bound is seen in any split
+            if self.in_head and len(data) <= _SLICE:  # the common case: one small read
+                self.head_seen += len(data)
+                self.parser.feed_data(data)
+                if self.in_head and self.head_seen > self.max_head:
+                    self._head_too_large()
+            elif self.in_head:  # in slices: a head over the bound is seen in any split
                 view = memoryview(data)
                 while view and self.in_head:
                     piece, view = view[:_SLICE], view[_SLICE:]
@@ -201,8 +209,7 @@ class Connection(asyncio.Protocol):
         self.transport = None
         self._client_left()
         self.server.connections.discard(self)
-        if self.timer is not None:
-            self.timer.cancel()
+        self.expires = math.inf
 
     def _client_left(self) -> None:
         if self.gone:
@@ -367,9 +374,7 @@ class Connection(asyncio.Protocol):
         """Deliver a request; True when it was answered at once (no user code to run and
         no hold), False when a task will answer it."""
         self.busy = True
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
+        self.expires = math.inf  # the answer's own bounds hold it (holds, user code)
         mount = self.server.mount
         if (
             mount is not None
@@ -545,12 +550,12 @@ class Connection(asyncio.Protocol):
     # -- timers and closing ----------------------------------------------------------------
 
     def _arm(self, seconds: float) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-        self.timer = asyncio.get_running_loop().call_later(seconds, self._expire)
+        """Expire in `seconds` (no timer per request: the server sweeps its connections)."""
+        self.expires = time.monotonic() + seconds
 
-    def _expire(self) -> None:
-        self.timer = None
+    def expire(self) -> None:
+        """The server's sweep found this connection past `expires`."""
+        self.expires = math.inf
         if self.busy:
             return
         if self.method is not None and not self.stopped:  # a request that never arrived whole
