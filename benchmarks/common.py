@@ -80,7 +80,7 @@ def judge(target: str, ours: float, ratio: float) -> str:
     "(reported)" for any other (a figure with no target)."""
     import re
 
-    found = re.match(r"\s*(ratio\s*)?(<=|>=|<|>)\s*([0-9.]+)", target)
+    found = re.search(r"(ratio\s*)?(<=|>=|<|>)\s*([0-9.]+)", target)
     if found is None:
         return "(reported)"
     value = ratio if found.group(1) else ours

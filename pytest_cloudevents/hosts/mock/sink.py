@@ -52,6 +52,7 @@ class Mocks:
         self._respx: Router | None = None
         self._aioresponses: AioMock | None = None
         self._apps: list[tuple[re.Pattern[str], DeliveryApp]] = []
+        self._waiting: list[tuple[str, Callable[[], None]]] = []  # after_import callbacks
         self._stopped = False
 
     @property
@@ -106,8 +107,10 @@ class Mocks:
                 _REGISTER[mock]()(started, pattern, app)
             elif module in sys.modules:
                 getattr(self, mock)  # starts it, with every sink registered
-            elif importlib.util.find_spec(mock) is not None:  # installed, not imported
-                after_import(module, functools.partial(self._late, mock))
+            elif _installed(mock):  # installed, not imported yet
+                callback = functools.partial(self._late, mock)
+                self._waiting.append((module, callback))
+                after_import(module, callback)
 
     def _late(self, mock: str) -> None:
         """A library was imported after the sinks were made: mock it now."""
@@ -117,6 +120,9 @@ class Mocks:
     def stop(self) -> None:
         """Stop every mock (the libraries send for real again)."""
         self._stopped = True
+        for module, callback in self._waiting:
+            forget_import(module, callback)
+        self._waiting.clear()
         if self._responses is not None:
             self._responses.stop()
             self._responses.reset()
@@ -189,6 +195,22 @@ class _ThenCall(importlib.abc.Loader):
 
 
 _HOOK = _AfterImport()
+
+
+@functools.cache
+def _installed(module: str) -> bool:
+    """Whether `module` can be imported, without importing it (asked once per process: a
+    lookup stats every directory of sys.path)."""
+    return importlib.util.find_spec(module) is not None
+
+
+def forget_import(module: str, callback: Callable[[], None]) -> None:
+    """Undo `after_import(module, callback)` if the import has not happened."""
+    callbacks = _HOOK.waiting.get(module)
+    if callbacks is not None and callback in callbacks:
+        callbacks.remove(callback)
+        if not callbacks:
+            del _HOOK.waiting[module]
 
 
 def after_import(module: str, callback: Callable[[], None]) -> None:
