@@ -10,6 +10,7 @@ import socket
 from collections.abc import Iterator
 
 import pytest
+from helpers import binary
 from test_server import message, read_responses, server_sockets, wait_until
 
 from pytest_cloudevents import Receiver, faults
@@ -271,6 +272,30 @@ def test_a_tls_handshake_that_stalls_is_closed_after_the_bound() -> None:
         with socket.create_connection(("127.0.0.1", receiver.port), timeout=5) as sock:
             assert sock.recv(100) == b"", "the server gave up on the handshake"
         assert wait_until(lambda: not receiver._server.connections)
+
+
+def test_a_failed_tls_handshake_is_closed_and_others_are_still_served() -> None:
+    """Plain HTTP (and garbage) sent to a TLS receiver fails its handshake: that socket is
+    closed at once, the failure is not a delivery, and HTTPS producers are still served."""
+    pytest.importorskip("trustme", reason="TLS receivers need the tls extra")
+    import requests
+
+    with Receiver(tls=True) as receiver:
+        for junk in (message("plain"), b"\x16\x03\x01\x00\x05hello"):
+            with socket.create_connection(("127.0.0.1", receiver.port), timeout=5) as sock:
+                sock.sendall(junk)
+                try:
+                    left = read_all(sock)
+                except ConnectionResetError:
+                    left = b""
+                assert b"202" not in left
+        assert receiver.deliveries == []
+        assert wait_until(lambda: not receiver._server.connections)
+        answer = requests.post(
+            receiver.url, headers=binary(), data=b"{}", verify=receiver.ca_bundle, timeout=5
+        )
+        assert answer.status_code == 202
+        assert len(receiver.deliveries) == 1
 
 
 # -- server-sent events: a client that does not read is dropped ------------------------------

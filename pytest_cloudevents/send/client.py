@@ -198,6 +198,7 @@ class Client(Sender):
                 )
                 with response:
                     body, cut = _read_bounded(response, self.max_response)
+                    scope.finish()  # before the connection returns to the pool
         except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema) as exc:
             raise ValueError(f"cannot send to {message.url!r}: {exc}") from exc
         except (requests.RequestException, urllib3_errors.HTTPError) as exc:

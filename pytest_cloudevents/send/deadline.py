@@ -48,6 +48,11 @@ class Attempts:
         self.at = time.monotonic() + total(self.seconds)
         _WATCHDOG.watch(self)
 
+    def finish(self) -> None:
+        """The answer is read: watch no more (call it before the connection goes back to
+        the pool, where another send may take it)."""
+        _WATCHDOG.forget(self)
+
     def error(self) -> DeadlineExceeded:
         return deadline_error(self.seconds)
 

@@ -18,6 +18,7 @@ Holds are timers on the loop; user code runs in the server's pool."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 import ssl
 import threading
@@ -398,20 +399,7 @@ class Connection(asyncio.Protocol):
 
     def _abandon(self, request: Request) -> None:
         """Record a request that will never be answered (the client is gone)."""
-        if request.incomplete:
-            gone = request
-        else:
-            gone = Request.from_http(
-                request.method,
-                request.path,
-                request.headers,
-                request.body,
-                max_body=self.max_body,
-                query=request.query,
-                remote_addr=request.remote_addr,
-                incomplete=True,
-                tls=request.tls,
-            )
+        gone = request if request.incomplete else dataclasses.replace(request, incomplete=True)
         if gone.carries_message:
             advance(self.server.app.deliver(gone), None)
 
