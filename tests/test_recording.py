@@ -212,3 +212,24 @@ def test_the_matcher_says_which_id_it_requires() -> None:
     assert (match(type="t") & match(id="a")).required("id") == "a"
     assert (match(id="a") | match(id="b")).required("id") is None
     assert match(id=re.compile("a")).required("id") is None
+
+
+def test_a_delivery_begun_by_the_app_equals_one_built_by_its_constructor() -> None:
+    """`Delivery.arrived` skips the frozen dataclass's `__init__` for speed: it must set
+    exactly the fields the constructor sets, to the same defaults (a new field breaks this
+    test, not the recording)."""
+    import dataclasses
+    from datetime import datetime, timezone
+
+    from pytest_cloudevents.recording.delivery import Delivery
+    from pytest_cloudevents.wire import Headers
+
+    now, headers = datetime.now(timezone.utc), Headers({"ce-id": "1"})
+    fast = Delivery.arrived(7, 1.5, now, "POST", "/p", "q=1", headers, b"{}", "127.0.0.1", None)
+    built = Delivery(
+        seq=7, received_at=1.5, timestamp=now, method="POST", path="/p", query="q=1",
+        headers=headers, body=b"{}", remote_addr="127.0.0.1",
+    )  # fmt: skip
+    assert fast.__dict__ == built.__dict__
+    assert sorted(fast.__dict__) == sorted(f.name for f in dataclasses.fields(Delivery))
+    assert fast.events is not built.events  # each has its own lists

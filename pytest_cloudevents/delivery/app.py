@@ -124,17 +124,17 @@ class DeliveryApp:
 
     def _begin(self, request: Request) -> tuple[Delivery, Arrival]:
         arrival = self.recording.log.begin()
-        delivery = Delivery(
-            seq=arrival.seq,
-            received_at=arrival.at,
-            timestamp=datetime.now(timezone.utc),
-            method=request.method.upper(),
-            path=request.path or "/",
-            query=request.query,
-            headers=request.headers,
-            body=request.body,
-            remote_addr=request.remote_addr,
-            tls=request.tls,
+        delivery = Delivery.arrived(
+            arrival.seq,
+            arrival.at,
+            datetime.now(timezone.utc),
+            request.method.upper(),
+            request.path or "/",
+            request.query,
+            request.headers,
+            request.body,
+            request.remote_addr,
+            request.tls,
         )
         return delivery, arrival
 

@@ -69,6 +69,8 @@ _REFUSED: Final[bytes] = (
 )
 _CONTINUE: Final[bytes] = b"HTTP/1.1 100 Continue\r\n\r\n"
 _NO_BODY: Final[frozenset[int]] = frozenset({204, 304})
+#: The heads of answers with no header and no body, by (status, kept alive).
+_BARE: dict[tuple[int, bool], bytes] = {}
 #: Seconds a connection left with unread input stays open for the client to read its answer.
 _LINGER: Final[float] = 1.0
 
@@ -297,7 +299,7 @@ class Connection(asyncio.Protocol):
         return Request.from_http(
             (self.method or b"").decode("ascii", "replace"),
             path,
-            Headers((n.decode("latin-1"), v.decode("latin-1")) for n, v in self.fields),
+            Headers([(n.decode("latin-1"), v.decode("latin-1")) for n, v in self.fields]),
             b"".join(self.body),
             max_body=self.max_body,
             received=self.size,
@@ -519,6 +521,14 @@ class Connection(asyncio.Protocol):
         if transport is None or transport.is_closing():
             return
         status = answer.status or 500
+        if not answer.headers and not answer.body and status not in _NO_BODY:
+            bare = _BARE.get((status, keep))  # the common answer: a status, nothing else
+            if bare is None:
+                close = "" if keep else "Connection: close\r\n"
+                line = f"HTTP/1.1 {status} {answer.reason}\r\nContent-Length: 0\r\n"
+                bare = _BARE[(status, keep)] = (line + close + "\r\n").encode("latin-1")
+            transport.write(bare)
+            return
         lines = [f"HTTP/1.1 {status} {answer.reason}"]
         lines += [f"{k}: {v}" for k, v in answer.headers]
         if status not in _NO_BODY:
