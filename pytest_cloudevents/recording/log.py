@@ -14,6 +14,8 @@ from pytest_cloudevents.recording.wakeup import Wakeup
 
 __all__ = ["INDEXED", "Arrival", "DeliveryLog"]
 
+_Entry = tuple[int, CloudEvent]  # an accepted event and the seq of its delivery
+
 #: The attributes accepted events are indexed by (waits and assertions that fix one of them
 #: look only at its events).
 INDEXED: Final[tuple[str, ...]] = ("id", "source", "type")
@@ -46,7 +48,9 @@ class DeliveryLog:
         self._events: list[CloudEvent] = []  # accepted events, in arrival order
         self._event_seqs: list[int] = []  # the seq of each accepted event's delivery
         # (attribute, value) -> [(seq, event)] in seq order, for the INDEXED attributes
-        self._index: dict[tuple[str, str], list[tuple[int, CloudEvent]]] = {}
+        # one (seq, event) alone, or a list of them once a value has several (an id
+        # mostly has one: no list for it)
+        self._index: dict[str, dict[str, _Entry | list[_Entry]]] = {name: {} for name in INDEXED}
         self._settled: list[Delivery] = []  # in the order they were answered
         self._reorders = 0  # bumped when events are inserted before the end, or cleared
         self._seq = 0
@@ -93,18 +97,20 @@ class DeliveryLog:
                     items.insert(at, delivery)
             self._settled.append(delivery)
             if delivery.outcome == "accepted" and delivery.events:
-                index, seq = self._index, delivery.seq
+                seq = delivery.seq
                 for event in delivery.events:
                     entry = (seq, event)
-                    for name in INDEXED:
-                        key = (name, str(attribute_of(event, name)))
-                        entries = index.get(key)
-                        if entries is None:
-                            index[key] = [entry]
-                        else:
-                            entries.append(entry)
-                            if entries[-2][0] > seq:  # a held delivery answered late
-                                entries.sort(key=lambda e: e[0])
+                    for name, index in self._index.items():
+                        key = str(attribute_of(event, name))
+                        found = index.get(key)
+                        if found is None:
+                            index[key] = entry
+                            continue
+                        entries: list[_Entry] = found if isinstance(found, list) else [found]
+                        entries.append(entry)
+                        if entries[-2][0] > seq:  # a held delivery answered late
+                            entries.sort(key=lambda e: e[0])
+                        index[key] = entries
                 seqs = self._event_seqs
                 if not seqs or seqs[-1] <= delivery.seq:
                     self._events += delivery.events
@@ -130,7 +136,8 @@ class DeliveryLog:
             self._settled.clear()
             self._events.clear()
             self._event_seqs.clear()
-            self._index.clear()
+            for index in self._index.values():
+                index.clear()
             self._reorders += 1
             self._generation += 1
             self._cancelled.set()
@@ -241,6 +248,14 @@ class DeliveryLog:
                 with self._cond:
                     self._async_waiters.discard(waiter)
 
+    def _entries(self, key: tuple[str, str]) -> list[_Entry]:
+        """The index entry of (attribute, value): its events with their seq, in order."""
+        name, value = key
+        found = self._index.get(name, {}).get(value)
+        if found is None:
+            return []
+        return found if isinstance(found, list) else [found]
+
     def _wake(self) -> None:
         """Wake every waiter, thread or coroutine (call with the lock held)."""
         self._cond.notify_all()
@@ -283,8 +298,8 @@ class _Scan:
                 self.found, self.cursor, self.reorders = [], 0, log._reorders
             if self.keys:
                 if self.key is None:
-                    self.key = min(self.keys, key=lambda k: len(log._index.get(k, ())))
-                fresh = log._index.get(self.key, [])[self.cursor :]
+                    self.key = min(self.keys, key=lambda k: len(log._entries(k)))
+                fresh = log._entries(self.key)[self.cursor :]
                 self.cursor += len(fresh)
             else:
                 seqs, events = log._event_seqs[self.cursor :], log._events[self.cursor :]
@@ -299,7 +314,7 @@ class _Scan:
         if self.reorders != log._reorders:
             return False
         if self.key is not None:
-            return len(log._index.get(self.key, ())) == self.cursor
+            return len(log._entries(self.key)) == self.cursor
         return self.cursor == len(log._events)
 
     def events(self) -> list[CloudEvent]:

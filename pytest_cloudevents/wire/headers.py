@@ -26,7 +26,7 @@ class Headers(Mapping[str, str]):
 
     __slots__ = ("_names", "_pairs", "lowered")
     _pairs: tuple[tuple[str, str], ...]
-    _names: dict[str, str]
+    _names: dict[str, str] | None
     lowered: dict[str, str]
 
     def __init__(self, headers: HeaderLike | None = None) -> None:
@@ -39,17 +39,12 @@ class Headers(Mapping[str, str]):
         else:
             pairs = tuple(headers)
         lowered: dict[str, str] = {}
-        names: dict[str, str] = {}
         for name, value in pairs:
             key = name.lower()
             known = lowered.get(key)
-            if known is None:
-                lowered[key] = value
-                names[key] = name
-            else:
-                lowered[key] = f"{known}, {value}"
+            lowered[key] = value if known is None else f"{known}, {value}"
         self._pairs = pairs
-        self._names = names
+        self._names = None  # made when the names are first iterated (most never are)
         #: lower-cased name -> value (repeated headers joined)
         self.lowered = lowered
 
@@ -60,6 +55,11 @@ class Headers(Mapping[str, str]):
         return isinstance(name, str) and name.lower() in self.lowered
 
     def __iter__(self) -> Iterator[str]:
+        if self._names is None:
+            names: dict[str, str] = {}
+            for name, _ in self._pairs:
+                names.setdefault(name.lower(), name)  # the first spelling sent
+            self._names = names
         return iter(self._names.values())
 
     def __len__(self) -> int:
