@@ -17,7 +17,9 @@ KNOWN = {"id", "source", "type", "specversion", "datacontenttype", "dataschema",
 text = st.text(
     st.characters(
         blacklist_categories=("Cc", "Cs"),
-        blacklist_characters="\ufffe\uffff" + "".join(map(chr, range(0xFDD0, 0xFDF0))),
+        # the noncharacters: U+FDD0..U+FDEF and the last two code points of every plane
+        blacklist_characters="".join(map(chr, range(0xFDD0, 0xFDF0)))
+        + "".join(chr(plane * 0x10000 + last) for plane in range(17) for last in (0xFFFE, 0xFFFF)),
     ),
     min_size=1,
     max_size=30,
