@@ -322,3 +322,18 @@ def test_an_event_stream_client_that_never_reads_is_dropped() -> None:
         assert stream not in receiver._server.connections, "the stream client was dropped"
         assert len(receiver.deliveries) == i + 1 < 200, "deliveries went on meanwhile"
         sock.close()
+
+
+def test_an_absolute_target_that_is_no_url_is_kept_as_sent(receiver: Receiver) -> None:
+    """`http://[x/a` made urlsplit raise ValueError where the target is read (outside the
+    parser's callbacks when the client then left: the exception escaped the connection)."""
+    with connect(receiver) as sock:
+        sock.sendall(message("bad-url").replace(b"POST / ", b"POST http://[x/a ", 1))
+        [answer] = read_responses(sock, 1)
+    assert answer.startswith(b"HTTP/1.1 202")
+    assert receiver.deliveries[0].path == "http://[x/a"
+    with connect(receiver) as sock:  # cut short: the abandoned request is read the same way
+        sock.sendall(message("cut", b"{}").replace(b"POST / ", b"POST http://[y/b ", 1)[:-1])
+    assert wait_until(lambda: len(receiver.deliveries) == 2)
+    assert receiver.deliveries[1].path == "http://[y/b"
+    assert receiver.deliveries[1].outcome == "abandoned"

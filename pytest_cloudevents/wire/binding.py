@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from pytest_cloudevents.events import EventLike, attributes_of, data_of, format_time
 from pytest_cloudevents.spec.rules import Violation
-from pytest_cloudevents.wire.jsontext import JSONTextError, check_size, parse
+from pytest_cloudevents.wire.jsontext import JSONTextError, parse_body
 from pytest_cloudevents.wire.raw import RawEvent, WireMode
 
 __all__ = [
@@ -220,16 +220,12 @@ def _body_data(
     if not content_type or not content_type.strip():
         # the binding gives no type to such a body: JSON when it parses, else opaque bytes
         try:
-            if max_body is not None:
-                check_size(body, max_body)
-            return parse(body.decode("utf-8"), max_body, checked=True), None
+            return parse_body(body, bytes.decode, max_body), None
         except (JSONTextError, UnicodeDecodeError):
             return body, None
     if is_json_media_type(content_type):
         try:
-            if max_body is not None:  # on the bytes, before a text is made of them
-                check_size(body, max_body)
-            return parse(decode_text(body, content_type), max_body, checked=True), None
+            return parse_body(body, lambda b: decode_text(b, content_type), max_body), None
         except JSONTextError as exc:
             code = "body-too-large" if exc.too_large else "invalid-json"
             return body, Violation(

@@ -16,7 +16,7 @@ from pytest_cloudevents.wire.binding import (
     is_json_media_type,
     is_text_media_type,
 )
-from pytest_cloudevents.wire.jsontext import JSONTextError, check_size, parse
+from pytest_cloudevents.wire.jsontext import JSONTextError, parse_body
 from pytest_cloudevents.wire.raw import RawEvent
 
 __all__ = ["decode_json_body", "encode_batch", "encode_structured", "event_to_json"]
@@ -28,9 +28,7 @@ def decode_json_body(
     """A structured (one object) or batch (an array of objects) body as raw events."""
     what = "batch" if batch else "structured"
     try:
-        if max_body is not None:  # on the bytes, before a text is made of them
-            check_size(body, max_body)
-        document = parse(body.decode("utf-8"), max_body, checked=True)
+        document = parse_body(body, bytes.decode, max_body)
     except JSONTextError as exc:
         code = "body-too-large" if exc.too_large else "invalid-json"
         return [], [Violation(code, None, f"the {what} body is not acceptable JSON: {exc}")]

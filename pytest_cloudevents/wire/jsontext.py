@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any, Final
 
 __all__ = [
@@ -23,9 +24,9 @@ __all__ = [
     "MAX_DEPTH",
     "MEMBER_COST",
     "JSONTextError",
-    "check_size",
     "estimate",
     "parse",
+    "parse_body",
 ]
 
 #: Nesting deeper than this is refused (Python's own parser gives up near 1,000).
@@ -80,9 +81,9 @@ def estimate(text: str | bytes, budget: int) -> int:
     return len(text) + CONTAINER_COST * opens + MEMBER_COST * separators
 
 
-def check_size(text: str | bytes, max_body: int) -> None:
+def _bound(text: str | bytes, max_body: int) -> int:
     """JSONTextError (too large) when the document of `text` would cost more than the
-    bound (see the module doc); call it on the body's bytes before decoding them."""
+    bound (see the module doc); else how many containers it can hold at most."""
     budget = 2 * max_body - len(text)
     cost = estimate(text, budget)
     if cost > budget:
@@ -91,21 +92,34 @@ def check_size(text: str | bytes, max_body: int) -> None:
             f" ({max_body:,}) with the text; raise max_body to accept it",
             too_large=True,
         )
+    return _counts(text)[0]
 
 
-def parse(text: str, max_body: int | None = None, *, checked: bool = False) -> Any:
+def parse(text: str, max_body: int | None = None) -> Any:
     """The JSON value of `text`; JSONTextError saying why it is not acceptable. With
-    `max_body`, its size is bounded first (unless `checked`: `check_size` ran on the
-    bytes)."""
-    if max_body is not None and not checked:
-        check_size(text, max_body)
+    `max_body`, its size is bounded before it is parsed."""
+    containers = None if max_body is None else _bound(text, max_body)
+    return _parse(text, containers)
+
+
+def parse_body(body: bytes, text_of: Callable[[bytes], str], max_body: int | None) -> Any:
+    """The JSON value of a body: its size bounded on the bytes, before `text_of` makes a
+    text of them (so a refused body never costs a copy), then parsed. JSONTextError
+    saying why it is not acceptable; what `text_of` raises passes through."""
+    containers = None if max_body is None else _bound(body, max_body)
+    return _parse(text_of(body), containers)
+
+
+def _parse(text: str, containers: int | None) -> Any:
     try:
         document = _DECODER.decode(text)
     except RecursionError:
         raise JSONTextError(f"it is nested deeper than {MAX_DEPTH} levels") from None
     except ValueError as exc:
         raise JSONTextError(str(exc)) from None
-    if text.count("[") + text.count("{") > MAX_DEPTH:  # else it cannot nest that deep
+    if containers is None:
+        containers = _counts(text)[0]
+    if containers > MAX_DEPTH:  # else it cannot nest that deep
         _check_depth(document)
     return document
 

@@ -581,11 +581,13 @@ class Connection(asyncio.Protocol):
 def _split_target(target: str) -> tuple[str, str]:
     """The path (percent-decoded, as sent otherwise: `//a/b` stays `//a/b`) and the query
     of a request target in origin form, or in absolute form (`http://host/path`)."""
+    path, _, query = target.partition("?")
     if not target.startswith("/") and "://" in target:
-        parts = urlsplit(target)
-        path, query = parts.path or "/", parts.query
-    else:
-        path, _, query = target.partition("?")
+        try:
+            parts = urlsplit(target)
+            path, query = parts.path or "/", parts.query
+        except ValueError:  # not a URL after all (`http://[x/`): kept as sent
+            pass
     if "%" in path:
         path = unquote(path, encoding="latin-1")
     return path or "/", query
