@@ -70,29 +70,34 @@ def estimate(text: str | bytes, budget: int) -> int:
     """The bytes the parsed document of `text` is counted as (see the module doc). What
     strings hold is left out of the counts only when the quick upper bound is over
     `budget` (the strings are then found, not the structure walked)."""
+    return _estimate(text, budget)[0]
+
+
+def _estimate(text: str | bytes, budget: int) -> tuple[int, int]:
+    """`estimate`, and the containers counted (an upper bound)."""
     opens, separators = _counts(text)
     cost = len(text) + CONTAINER_COST * opens + MEMBER_COST * separators
     if cost <= budget:
-        return cost
+        return cost, opens
     pattern = _STRING_B if isinstance(text, bytes) else _STRING
     for match in pattern.finditer(text):  # type: ignore[arg-type]
         inner_opens, inner_separators = _counts(match.group())
         opens, separators = opens - inner_opens, separators - inner_separators
-    return len(text) + CONTAINER_COST * opens + MEMBER_COST * separators
+    return len(text) + CONTAINER_COST * opens + MEMBER_COST * separators, opens
 
 
 def _bound(text: str | bytes, max_body: int) -> int:
     """JSONTextError (too large) when the document of `text` would cost more than the
     bound (see the module doc); else how many containers it can hold at most."""
     budget = 2 * max_body - len(text)
-    cost = estimate(text, budget)
+    cost, containers = _estimate(text, budget)
     if cost > budget:
         raise JSONTextError(
             f"parsed, it would take about {cost:,} bytes: over twice max_body"
             f" ({max_body:,}) with the text; raise max_body to accept it",
             too_large=True,
         )
-    return _counts(text)[0]
+    return containers
 
 
 def parse(text: str, max_body: int | None = None) -> Any:
