@@ -206,7 +206,7 @@ APP_ONLY = """
 import sys
 from pytest_cloudevents.config import Options
 from pytest_cloudevents.delivery.app import DeliveryApp
-from pytest_cloudevents.delivery.driver import advance
+from pytest_cloudevents.delivery.driver import drive
 from pytest_cloudevents.delivery.exchange import Request
 from pytest_cloudevents.recording.store import LocalRecording
 from pytest_cloudevents.wire import Headers
@@ -219,7 +219,7 @@ for _ in range(int(sys.argv[1])):
     request = Request.from_http("POST", "/", Headers(HEADERS), b'{"n":1}', max_body=10 << 20,
                                 received=7, declared_length=7, remote_addr="127.0.0.1")
     app.needs_thread(request)
-    advance(app.deliver(request), None)
+    drive(app.deliver(request), print)
 """
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "EventLike",
     "attribute_of",
     "attributes_of",
+    "attributes_view",
     "build",
     "coerce",
     "data_of",
@@ -115,6 +116,13 @@ def attributes_of(event: EventLike) -> dict[str, Any]:
     return {k: v for k, v in attributes.items() if v is not None}
 
 
+def attributes_view(event: EventLike) -> Mapping[str, Any]:
+    """The event's attributes as the SDK holds them (`time` a `datetime` on 2.x), not a
+    copy: read them, never change them."""
+    attributes: Mapping[str, Any] = event.get_attributes()
+    return attributes
+
+
 def attribute_of(event: EventLike, name: str, default: Any = None) -> Any:
     """One attribute of the event as the SDK holds it (`time` a `datetime` on 2.x), or
     `default` when it is unset."""
@@ -147,7 +155,8 @@ def build(attributes: Mapping[str, Any], data: Any) -> CloudEvent:
         # The attributes passed checks stricter than the constructor's, which would only
         # repeat them (and fill in what is missing): set the event's state directly.
         fast = object.__new__(cls)
-        vars(fast).update({"_attributes": attrs, _DATA: data})
+        state = vars(fast)
+        state["_attributes"], state[_DATA] = attrs, data
         return cast("CloudEvent", fast)
     event = cls(attrs, data)
     if "time" not in attributes:  # the SDK set a missing time to "now"

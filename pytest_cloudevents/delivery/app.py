@@ -35,7 +35,15 @@ from pytest_cloudevents.delivery.answers import (
     rejection,
 )
 from pytest_cloudevents.delivery.driver import Delivering
-from pytest_cloudevents.delivery.exchange import CUT, GONE, Answer, Hold, HoldEnd, Request
+from pytest_cloudevents.delivery.exchange import (
+    BODY_METHODS,
+    CUT,
+    GONE,
+    Answer,
+    Hold,
+    HoldEnd,
+    Request,
+)
 from pytest_cloudevents.events import is_event
 from pytest_cloudevents.faults.kinds import Delay, Fault, Flaky, encode_reply, is_plain_fault
 from pytest_cloudevents.recording.delivery import Delivery
@@ -58,13 +66,16 @@ _DECODE_ON_LOOP: Final[int] = 64 * 1024
 
 
 class _Track:
-    """Where one delivery stands, for the guard: the latest version and its generation."""
+    """Where one delivery stands, for the guard: its arrival, the version in the log (once
+    there), and what its steps learned that is not in a version yet."""
 
-    __slots__ = ("delivery", "found", "generation")
+    __slots__ = ("arrival", "delivery", "found", "request", "timestamp")
 
-    def __init__(self) -> None:
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.arrival: Arrival | None = None
+        self.timestamp: datetime | None = None
         self.delivery: Delivery | None = None
-        self.generation = 0
         #: fields learned but not yet in `delivery`
         self.found: dict[str, Any] = {}
 
@@ -93,75 +104,102 @@ class DeliveryApp:
             or len(rec.rules)
             or rec.contracts is not None
             or len(request.body) > _DECODE_ON_LOOP
-            or "content-encoding" in request.headers
+            or "content-encoding" in request.headers.lowered
         )
 
-    def deliver(self, request: Request) -> Delivering:
-        """The delivery of one request, as a generator of `Hold`s returning the `Answer`.
-        Nothing it runs can raise out of it (see the module doc)."""
-        method = request.method.upper()
+    def deliver(self, request: Request) -> Answer | Delivering:
+        """The delivery of one request: its `Answer` when it was answered without a hold
+        (the common case), else a generator of `Hold`s returning the `Answer` (run what it
+        gives with `driver.drive`/`drive_async`). Call it where user code may run (see
+        `needs_thread`): the steps before any hold run in the call. Nothing it runs can
+        raise out of it (see the module doc)."""
+        method = request.method  # upper-case: `Request.from_http` made it so
         if method == "HEAD":
             return Answer(200)
         if method == "OPTIONS":
             return handshake(request.headers)
-        if not request.carries_message:
+        if method not in BODY_METHODS and not request.carries_message:
             return not_allowed()
-        track = _Track()
+        track = _Track(request)
         try:
-            return (yield from self._deliver(request, track))
+            answer = self._prepare(request, track)
+        except BaseException as exc:  # the guard: anything raised becomes a recorded error
+            return self._guard(track, exc)
+        if answer is not None:
+            return answer
+        return self._dispatching(track)
+
+    def _dispatching(self, track: _Track) -> Delivering:
+        """The steps that may hold: rules, handler, default answer."""
+        delivery, arrival = track.delivery, track.arrival
+        assert delivery is not None and arrival is not None
+        try:
+            result = yield from self._dispatch(delivery, arrival.cancelled)
+            if result is None:  # cut short by reset() or stop(): never recorded
+                return Answer(None)
+            return self._settle(track, result, delivery)
         except GeneratorExit:  # the host dropped the delivery (stop): never recorded
             raise
         except BaseException as exc:  # the guard: anything raised becomes a recorded error
-            return self._guard(request, track, exc)
+            return self._guard(track, exc)
 
-    def _guard(self, request: Request, track: _Track, exc: BaseException) -> Answer:
-        delivery = track.delivery
-        if delivery is None:
-            delivery, arrival = self._begin(request)
-            track.generation = arrival.generation
-        settled = error_answer(exc, "the delivery")
-        return self._settle(delivery.evolve(**track.found), track.generation, settled)
+    def _guard(self, track: _Track, exc: BaseException) -> Answer:
+        if track.arrival is None:
+            self._arrive(track)
+        return self._settle(track, error_answer(exc, "the delivery"), track.delivery)
 
-    def _begin(self, request: Request) -> tuple[Delivery, Arrival]:
-        arrival = self.recording.log.begin()
-        delivery = Delivery.arrived(
+    def _arrive(self, track: _Track) -> Arrival:
+        """Number the request in the log and note when it came."""
+        arrival = track.arrival = self.recording.log.begin()
+        track.timestamp = datetime.now(timezone.utc)
+        return arrival
+
+    def _delivery(self, track: _Track, changes: Mapping[str, Any]) -> Delivery:
+        """The first version of the delivery, with `changes` (fields, as the app names
+        them) in it."""
+        request, arrival = track.request, track.arrival
+        assert arrival is not None and track.timestamp is not None
+        return Delivery.arrived(
             arrival.seq,
             arrival.at,
-            datetime.now(timezone.utc),
-            request.method.upper(),
-            request.path or "/",
+            track.timestamp,
+            request.method,
+            request.path,
             request.query,
             request.headers,
             request.body,
             request.remote_addr,
             request.tls,
+            changes,
         )
-        return delivery, arrival
 
-    def _deliver(self, request: Request, track: _Track) -> Generator[Hold, HoldEnd, Answer]:
+    def _refuse(self, track: _Track, code: str, message: str) -> Answer:
+        """Record the delivery rejected for one violation, and give the answer."""
+        violations = [Violation(code, None, message)]
+        track.found["violations"] = violations
+        return self._settle(track, rejection(violations))
+
+    def _prepare(self, request: Request, track: _Track) -> Answer | None:
+        """Admit, bound, inflate, decode, check: the answer when the delivery ends here
+        (refused, or nothing can hold it), else None with the pending version logged."""
         rec = self.recording
         options = rec.options
-        delivery, arrival = self._begin(request)
-        generation, cancel = arrival.generation, arrival.cancelled
-        track.delivery, track.generation = delivery, generation
-        # what the steps learn, applied to the delivery once (a new version costs a copy)
+        self._arrive(track)
+        # what the steps learn, put in a version once (a version costs a copy)
         found = track.found
-
-        def refuse(code: str, message: str) -> Answer:
-            violations = [Violation(code, None, message)]
-            refused = delivery.evolve(**found, violations=violations)
-            return self._settle(refused, generation, rejection(violations))
 
         limit = options.max_body
         if request.incomplete:
-            return self._settle(delivery, generation, Settled("abandoned", Answer(None)))
+            return self._settle(track, Settled("abandoned", Answer(None)))
         if request.head_too_large:
-            return refuse(
+            return self._refuse(
+                track,
                 "head-too-large",
                 f"{request.malformed}; send fewer or shorter headers",
             )
         if request.malformed is not None:
-            return refuse(
+            return self._refuse(
+                track,
                 "malformed-http",
                 f"the HTTP/1.1 message is malformed ({request.malformed}); send a valid"
                 " Content-Length or chunked body",
@@ -170,45 +208,48 @@ class DeliveryApp:
             try:
                 admitted = rec.auth(request.headers)
             except BaseException as exc:  # a user's auth callable: anything it raises
-                return self._settle(delivery, generation, error_answer(exc, "the auth= check"))
+                return self._settle(track, error_answer(exc, "the auth= check"))
             if not admitted:
-                return refuse(
+                return self._refuse(
+                    track,
                     "unauthorized",
                     "the request lacks the credentials this receiver requires"
                     f" ({rec.auth.challenge})",
                 )
         if request.too_large:
             size = request.declared_length or f"over {limit}"
-            return refuse(
+            return self._refuse(
+                track,
                 "body-too-large",
                 f"the body is {size} bytes; this receiver accepts at most {limit}"
                 " (raise max_body / cloudevents_max_body)",
             )
         body = request.body
-        if "content-encoding" in request.headers:
+        if "content-encoding" in request.headers.lowered:
             inflated = decompress(request.headers.lowered, body, limit)
             found["content_encoding"] = inflated.encoding
             if inflated.problem is not None:
-                return refuse(_ENCODING_CODES[inflated.problem], inflated.detail)
+                return self._refuse(track, _ENCODING_CODES[inflated.problem], inflated.detail)
             body = found["body"] = inflated.body
         decoded = decode(request.headers, body, strict=options.strict, max_body=limit)
         found["mode"], found["warnings"] = decoded.mode, decoded.warnings
-        if not decoded.ok:
-            delivery = delivery.evolve(**found, violations=decoded.violations)
-            return self._settle(delivery, generation, rejection(decoded.violations))
+        if decoded.violations:
+            found["violations"] = decoded.violations
+            return self._settle(track, rejection(decoded.violations))
         if rec.contracts is not None:
             broken = rec.contracts.violations(decoded.events)
             if broken:
-                delivery = delivery.evolve(**found, violations=broken)
-                return self._settle(delivery, generation, rejection(broken))
+                found["violations"] = broken
+                return self._settle(track, rejection(broken))
         found["events"] = decoded.events
-        delivery = track.delivery = delivery.evolve(**found)
-        found.clear()
-        rec.log.add(delivery, generation)
-        result = yield from self._dispatch(delivery, cancel)
-        if result is None:  # cut short by reset() or stop(): never recorded
-            return Answer(None)
-        return self._settle(delivery, generation, result)
+        if rec.handler is None and not len(rec.rules):
+            # nothing can hold it or run user code: answered now, with no pending version
+            return self._settle(track, acknowledgement(options.ack_status))
+        delivery = track.delivery = self._delivery(track, found)
+        track.found = {}
+        assert track.arrival is not None
+        rec.log.add(delivery, track.arrival.generation)
+        return None
 
     # -- dispatch: rules -> handler -> default ---------------------------------------------
 
@@ -283,15 +324,17 @@ class DeliveryApp:
     def _ack(self) -> Settled:
         return acknowledgement(self.recording.options.ack_status)
 
-    def _settle(self, delivery: Delivery, generation: int, result: Settled) -> Answer:
-        settled = delivery.evolve(
-            outcome=result.outcome,
-            status=result.answer.status,
-            fault=result.fault,
-            error=result.error,
-            # a delivery not answered 2xx received nothing; its events stay for `attempts`
-        )
-        self.recording.log.settle(settled, generation)
+    def _settle(self, track: _Track, result: Settled, delivery: Delivery | None = None) -> Answer:
+        """Record the delivery answered (`delivery`'s next version, or its first) with what
+        its steps learned, and give the answer."""
+        changes = track.found
+        changes["outcome"], changes["status"] = result.outcome, result.answer.status
+        changes["fault"], changes["error"] = result.fault, result.error
+        # a delivery not answered 2xx received nothing; its events stay for `attempts`
+        settled = self._delivery(track, changes) if delivery is None else delivery.evolve(**changes)
+        track.found = {}
+        assert track.arrival is not None
+        self.recording.log.settle(settled, track.arrival.generation)
         return result.answer
 
 

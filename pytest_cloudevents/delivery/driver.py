@@ -1,5 +1,6 @@
-"""The one sync and the one async driver of a delivery: a generator of `Hold`s that returns
-the `Answer` (`DeliveryApp.deliver`). Every host runs a delivery through these."""
+"""The one sync and the one async driver of a delivery: what `DeliveryApp.deliver` gives, its
+`Answer` at once or a generator of `Hold`s that returns the `Answer`. Every host runs a
+delivery through these."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from collections.abc import Awaitable, Callable, Generator
 
 from pytest_cloudevents.delivery.exchange import Answer, Hold, HoldEnd
 
-__all__ = ["Delivering", "advance", "drive", "drive_async"]
+__all__ = ["Delivering", "Started", "advance", "drive", "drive_async"]
 
 Delivering = Generator[Hold, HoldEnd, Answer]
+#: What `DeliveryApp.deliver` gives: the answer, or the steps that may hold.
+Started = Answer | Delivering
 
 
 def advance(steps: Delivering, value: HoldEnd | None) -> Hold | Answer:
@@ -21,8 +24,10 @@ def advance(steps: Delivering, value: HoldEnd | None) -> Hold | Answer:
         return answer
 
 
-def drive(steps: Delivering, hold: Callable[[Hold], HoldEnd]) -> Answer:
+def drive(steps: Started, hold: Callable[[Hold], HoldEnd]) -> Answer:
     """Run a delivery to its answer, blocking in `hold` wherever a delay holds it."""
+    if isinstance(steps, Answer):
+        return steps
     step = advance(steps, None)
     while isinstance(step, Hold):
         step = advance(steps, hold(step))
@@ -30,7 +35,7 @@ def drive(steps: Delivering, hold: Callable[[Hold], HoldEnd]) -> Answer:
 
 
 async def drive_async(
-    steps: Delivering,
+    steps: Started,
     hold: Callable[[Hold], Awaitable[HoldEnd]],
     *,
     first: Hold | Answer | None = None,
@@ -39,6 +44,8 @@ async def drive_async(
     """Run a delivery to its answer, awaiting `hold` wherever a delay holds it. `first` is
     a step already taken; `run` takes each step elsewhere (the server's pool, when the
     delivery runs user code), else steps run inline."""
+    if isinstance(steps, Answer):
+        return steps
     step = first
     value: HoldEnd | None = None
     while True:

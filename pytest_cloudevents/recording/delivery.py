@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Final, Literal, final
@@ -65,10 +66,12 @@ class Delivery:
         body: bytes,
         remote_addr: str | None,
         tls: TLSInfo | None,
+        changes: Mapping[str, Any] | None = None,
     ) -> Delivery:
-        """A new delivery, `pending`, as the app begins it: the constructor's result without
-        its per-field `object.__setattr__` (a frozen dataclass's `__init__` is a tenth of
-        the app's own work per delivery)."""
+        """A new delivery, `pending` unless `changes` (fields of this class, set as they
+        are: the app's own) say otherwise: the constructor's result without its per-field
+        `object.__setattr__` (a frozen dataclass's `__init__` is a tenth of the app's own
+        work per delivery)."""
         new = object.__new__(cls)
         fields = new.__dict__
         # a copy of a constructed instance's fields, then each one set: the dict keeps the
@@ -79,6 +82,8 @@ class Delivery:
         fields["headers"], fields["body"], fields["remote_addr"] = headers, body, remote_addr
         fields["events"], fields["violations"], fields["warnings"] = [], [], []
         fields["tls"] = tls
+        if changes:
+            fields.update(changes)
         return new
 
     def evolve(self, **changes: Any) -> Delivery:

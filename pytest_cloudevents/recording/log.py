@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Final, NamedTuple
 
-from pytest_cloudevents.events import CloudEvent, attribute_of
+from pytest_cloudevents.events import CloudEvent, attributes_view
 from pytest_cloudevents.recording.delivery import Delivery
 from pytest_cloudevents.recording.wakeup import Wakeup
 
@@ -31,6 +31,11 @@ class Arrival(NamedTuple):
     cancelled: threading.Event
 
 
+_new_arrival: Final[Callable[[type[Arrival], tuple[int, int, float, threading.Event]], Arrival]] = (
+    tuple.__new__
+)
+
+
 class DeliveryLog:
     """Deliveries in arrival order, safe to fill from server threads and to wait on.
 
@@ -43,7 +48,11 @@ class DeliveryLog:
     """
 
     def __init__(self) -> None:
-        self._cond = threading.Condition()
+        # the condition's lock taken directly where nothing waits (the C lock, no Python
+        # frame); `_sleepers` counts the threads in `wait`, so a settle wakes none in vain
+        self._lock = threading.RLock()
+        self._cond = threading.Condition(self._lock)
+        self._sleepers = 0
         self._items: list[Delivery] = []
         self._events: list[CloudEvent] = []  # accepted events, in arrival order
         self._event_seqs: list[int] = []  # the seq of each accepted event's delivery
@@ -60,13 +69,15 @@ class DeliveryLog:
 
     def begin(self) -> Arrival:
         """Number an arriving request and hand it its generation's cancel event."""
-        with self._cond:
+        with self._lock:
             self._seq += 1
-            return Arrival(self._seq, self._generation, time.monotonic(), self._cancelled)
+            # the tuple built directly (a NamedTuple's __new__ is a Python frame)
+            fields = (self._seq, self._generation, time.monotonic(), self._cancelled)
+            return _new_arrival(Arrival, fields)
 
     def add(self, delivery: Delivery, generation: int) -> None:
         """Put a decoded delivery in the log (in seq order) before it is answered."""
-        with self._cond:
+        with self._lock:
             if generation != self._generation:
                 return
             items = self._items
@@ -81,7 +92,7 @@ class DeliveryLog:
         (same `seq`), its events are indexed and the waiters woken. Adds it first if it is
         not in the log yet. False when a clear came in
         between (it is then not recorded)."""
-        with self._cond:
+        with self._lock:
             if generation != self._generation:
                 return False
             items = self._items
@@ -100,38 +111,45 @@ class DeliveryLog:
                 seq = delivery.seq
                 for event in delivery.events:
                     entry = (seq, event)
+                    attributes = attributes_view(event)
                     for name, index in self._index.items():
-                        key = str(attribute_of(event, name))
-                        found = index.get(key)
-                        if found is None:
-                            index[key] = entry
+                        key = attributes.get(name)
+                        if type(key) is not str:
+                            key = str(key)
+                        found = index.setdefault(key, entry)
+                        if found is entry:  # the value's first event
                             continue
-                        entries: list[_Entry] = found if isinstance(found, list) else [found]
-                        entries.append(entry)
+                        if type(found) is list:
+                            entries: list[_Entry] = found
+                            entries.append(entry)
+                        else:
+                            entries = index[key] = [found, entry]  # type: ignore[list-item]
                         if entries[-2][0] > seq:  # a held delivery answered late
                             entries.sort(key=lambda e: e[0])
-                        index[key] = entries
                 seqs = self._event_seqs
-                if not seqs or seqs[-1] <= delivery.seq:
+                if not seqs or seqs[-1] <= seq:
                     self._events += delivery.events
-                    seqs += [delivery.seq] * len(delivery.events)
+                    seqs += [seq] * len(delivery.events)
                 else:  # a held delivery answered after later ones
                     at = bisect.bisect_right(seqs, delivery.seq)
                     self._events[at:at] = delivery.events
                     seqs[at:at] = [delivery.seq] * len(delivery.events)
                     self._reorders += 1
-            self._wake()
+            if self._sleepers:  # `_wake`, inline: every delivery passes here
+                self._cond.notify_all()
+            for waiter in self._async_waiters:
+                waiter.set()
             return True
 
     @property
     def generation(self) -> int:
         """The current generation; `clear` increments it."""
-        with self._cond:
+        with self._lock:
             return self._generation
 
     def clear(self) -> None:
         """Forget every delivery; in-flight ones are cut short and never recorded."""
-        with self._cond:
+        with self._lock:
             self._items.clear()
             self._settled.clear()
             self._events.clear()
@@ -147,7 +165,7 @@ class DeliveryLog:
     def settled_since(self, cursor: int) -> tuple[list[Delivery], int, int]:
         """The deliveries answered after the first `cursor` ones, in the order they were
         answered; the cursor to pass next; and the generation (a clear starts over at 0)."""
-        with self._cond:
+        with self._lock:
             return self._settled[cursor:], len(self._settled), self._generation
 
     async def wait_settled_async(
@@ -157,7 +175,7 @@ class DeliveryLog:
         after `cursor` (a cursor beyond the end, from before a clear, returns at once)."""
         deadline = time.monotonic() + timeout
         while True:
-            with self._cond:
+            with self._lock:
                 settled = len(self._settled)
                 if settled != cursor:
                     return self._settled[cursor:], settled, self._generation
@@ -166,29 +184,29 @@ class DeliveryLog:
             try:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or not await waiter.wait(remaining):
-                    with self._cond:
+                    with self._lock:
                         return [], len(self._settled), self._generation
             finally:
-                with self._cond:
+                with self._lock:
                     self._async_waiters.discard(waiter)
 
     def cancel_in_flight(self) -> None:
         """Cut the current generation's in-flight deliveries short (on stop)."""
-        with self._cond:
+        with self._lock:
             self._cancelled.set()
 
     def snapshot(self) -> list[Delivery]:
         """A copy of the deliveries, in arrival order."""
-        with self._cond:
+        with self._lock:
             return list(self._items)
 
     def events(self) -> list[CloudEvent]:
         """A copy of the accepted events, batches flattened, in arrival order."""
-        with self._cond:
+        with self._lock:
             return list(self._events)
 
     def __len__(self) -> int:
-        with self._cond:
+        with self._lock:
             return len(self._items)
 
     def wait_events(
@@ -212,12 +230,16 @@ class DeliveryLog:
         while True:
             if done(scan.look()):
                 return scan.events(), True
-            with self._cond:
+            with self._lock:
                 if scan.nothing_new():
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         return scan.events(), False
-                    self._cond.wait(remaining)
+                    self._sleepers += 1
+                    try:
+                        self._cond.wait(remaining)
+                    finally:
+                        self._sleepers -= 1
 
     async def wait_events_async(
         self,
@@ -235,7 +257,7 @@ class DeliveryLog:
         while True:
             if done(scan.look()):
                 return scan.events(), True
-            with self._cond:
+            with self._lock:
                 if not scan.nothing_new():
                     continue
                 waiter = Wakeup()
@@ -245,7 +267,7 @@ class DeliveryLog:
                 if remaining <= 0 or not await waiter.wait(remaining):
                     return scan.events(), False
             finally:
-                with self._cond:
+                with self._lock:
                     self._async_waiters.discard(waiter)
 
     def _entries(self, key: tuple[str, str]) -> list[_Entry]:
@@ -258,7 +280,8 @@ class DeliveryLog:
 
     def _wake(self) -> None:
         """Wake every waiter, thread or coroutine (call with the lock held)."""
-        self._cond.notify_all()
+        if self._sleepers:
+            self._cond.notify_all()
         for waiter in self._async_waiters:
             waiter.set()
 
@@ -293,7 +316,7 @@ class _Scan:
     def look(self) -> int:
         """Match what is new (outside the log's lock); the number of matches so far."""
         log = self.log
-        with log._cond:
+        with log._lock:
             if self.reorders != log._reorders:  # something moved: look at all again
                 self.found, self.cursor, self.reorders = [], 0, log._reorders
             if self.keys:

@@ -190,6 +190,17 @@ def _json_type(value: Any) -> str:
     return type(value).__name__
 
 
+#: String values of 1.0 events' attributes that passed every check, by attribute name:
+#: each rule reads one attribute and the specversion, so a value seen clean is clean again
+#: (`check_attributes` checks a repeated source or type once). Bounded: emptied when full.
+_CLEAN: Final[dict[str, set[str]]] = {}
+_CLEAN_NAMES: Final[int] = 256
+_CLEAN_VALUES: Final[int] = 1024
+#: Attributes whose values rarely repeat: checked each time, never remembered.
+_VARYING: Final[frozenset[str]] = frozenset({"id", "time"})
+_REQUIRED_SET: Final[frozenset[str]] = frozenset(REQUIRED)
+
+
 def check_attributes(attributes: Mapping[str, Any]) -> list[Violation]:
     """Check one event's raw context attributes against the core specification.
 
@@ -197,6 +208,45 @@ def check_attributes(attributes: Mapping[str, Any]) -> list[Violation]:
     them out); a `None` value means the attribute is unset, as JSON `null` does.
     Returns MUST and SHOULD violations in attribute order.
     """
+    if _seen_clean(attributes):
+        return []
+    found = _check_all(attributes)
+    if not found and attributes.get("specversion") == "1.0":
+        for name, value in attributes.items():
+            if type(value) is str and name not in _VARYING:
+                values = _CLEAN.get(name)
+                if values is None or len(values) >= _CLEAN_VALUES:
+                    if len(_CLEAN) >= _CLEAN_NAMES:
+                        _CLEAN.clear()
+                    values = _CLEAN[name] = set()
+                values.add(value)
+    return found
+
+
+def _seen_clean(attributes: Mapping[str, Any]) -> bool:
+    """True when a 1.0 event's attributes are all strings already seen clean, but for an
+    `id` and a `time` that pass their own checks here (the common delivery: its source,
+    type and content type repeat, its id and time do not)."""
+    if attributes.get("specversion") != "1.0" or not attributes.keys() >= _REQUIRED_SET:
+        return False
+    for name, value in attributes.items():
+        if type(value) is not str:
+            return False
+        values = _CLEAN.get(name)
+        if values is not None and value in values:
+            continue
+        if name == "id":
+            if not value or _FORBIDDEN_CHAR.search(value) is not None:
+                return False
+        elif name == "time":
+            if _FORBIDDEN_CHAR.search(value) is not None or parse_time(value) is None:
+                return False
+        else:
+            return False
+    return True
+
+
+def _check_all(attributes: Mapping[str, Any]) -> list[Violation]:
     attrs = {k: v for k, v in attributes.items() if v is not None}
     out: list[Violation] = []
 

@@ -44,6 +44,20 @@ def parse_time(value: str) -> datetime | None:
     A leap second (`:60`) is valid RFC 3339; it is returned as the last microsecond of
     the minute because `datetime` cannot hold it.
     """
+    global _last_time
+    last = _last_time
+    if last[0] == value:  # a delivery checks its time, then its event is built from it
+        return last[1]
+    parsed = _parse_time(value)
+    _last_time = (value, parsed)
+    return parsed
+
+
+#: The last value `parse_time` parsed, and what it gave (one entry; datetimes are immutable).
+_last_time: tuple[str | None, datetime | None] = (None, None)
+
+
+def _parse_time(value: str) -> datetime | None:
     m = _TIME.fullmatch(value)
     if m is None:
         return None

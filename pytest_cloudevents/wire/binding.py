@@ -7,7 +7,7 @@ import codecs
 import json
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Final
 from urllib.parse import quote
@@ -46,7 +46,17 @@ def media_type(content_type: str | None) -> str:
     """The media type of a Content-Type value, lower-cased, without parameters."""
     if not content_type:
         return ""
-    return content_type.split(";", 1)[0].strip().lower()
+    known = _MEDIA_TYPES.get(content_type)
+    if known is None:
+        known = content_type.split(";", 1)[0].strip().lower()
+        if len(_MEDIA_TYPES) >= 256:  # bounded: a sender varying its values empties it
+            _MEDIA_TYPES.clear()
+        _MEDIA_TYPES[content_type] = known
+    return known
+
+
+#: Content-Type values seen and their media types (a receiver sees the same few again).
+_MEDIA_TYPES: Final[dict[str, str]] = {}
 
 
 def mode_of(content_type: str | None) -> WireMode:
@@ -98,10 +108,7 @@ def decode_text(body: bytes, content_type: str | None) -> str:
     Never raises anything else, warnings-as-errors included."""
     name = charset_of(content_type)
     if name in _UTF8:  # the common case: no lookup, and UTF-8 never warns
-        try:
-            return body.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ValueError(f"the body does not decode as {name}: {exc}") from None
+        return _utf8(body, name)
     try:
         info = codecs.lookup(name)
     except (LookupError, ValueError):
@@ -117,6 +124,14 @@ def decode_text(body: bytes, content_type: str | None) -> str:
 
 
 _UTF8: Final[frozenset[str]] = frozenset({"utf-8", "UTF-8", "utf8", "UTF8"})
+
+
+def _utf8(body: bytes, name: str = "utf-8") -> str:
+    """`decode_text` for UTF-8 (`name` as the Content-Type spells it)."""
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"the body does not decode as {name}: {exc}") from None
 
 
 def charset_of(content_type: str | None) -> str:
@@ -147,6 +162,9 @@ def decode_binary(
             continue
         attr = name[len(CE_PREFIX) :]
         size += len(name) + len(value)
+        if _PLAIN.fullmatch(value) is not None and attr != "datacontenttype":
+            attributes[attr] = value  # the common case: nothing to unescape
+            continue
         if attr == "datacontenttype":
             problems.append(
                 Violation(
@@ -168,7 +186,12 @@ def decode_binary(
     data, problem = _body_data(body, content_type, max_body)
     if problem is not None:
         problems.append(problem)
-    return [RawEvent(attributes, data, size, frozenset(undecodable))], problems
+    return [
+        RawEvent(attributes, data, size, frozenset(undecodable) if undecodable else _NONE)
+    ], problems
+
+
+_NONE: Final[frozenset[str]] = frozenset()
 
 
 def unescape_header_value(value: str) -> tuple[str, str | None]:
@@ -224,8 +247,12 @@ def _body_data(
         except (JSONTextError, UnicodeDecodeError):
             return body, None
     if is_json_media_type(content_type):
+        if ";" in content_type:  # a charset may be named: decoded by it
+            text_of: Callable[[bytes], str] = lambda b: decode_text(b, content_type)  # noqa: E731
+        else:
+            text_of = _utf8
         try:
-            return parse_body(body, lambda b: decode_text(b, content_type), max_body), None
+            return parse_body(body, text_of, max_body), None
         except JSONTextError as exc:
             code = "body-too-large" if exc.too_large else "invalid-json"
             return body, Violation(

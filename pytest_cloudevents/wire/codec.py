@@ -17,6 +17,7 @@ from pytest_cloudevents.spec.codes import Level
 from pytest_cloudevents.spec.rules import (
     CONTEXT_ATTRIBUTES,
     EXTENSION_NAME,
+    MAX_EVENT_SIZE,
     REQUIRED,
     SPECVERSIONS,
     Violation,
@@ -76,41 +77,43 @@ def decode(
     raises for any headers or body; raises `TypeError` only for arguments of the wrong type
     (a body that is not bytes, headers that are not a mapping).
     """
-    if not isinstance(body, (bytes, bytearray, memoryview)):
-        raise TypeError(f"body must be bytes, not {type(body).__name__}; encode it first")
-    if not isinstance(headers, Mapping) and not hasattr(headers, "items"):
-        raise TypeError(f"headers must be a mapping, not {type(headers).__name__}")
     if type(body) is not bytes:
+        if not isinstance(body, (bytes, bytearray, memoryview)):
+            raise TypeError(f"body must be bytes, not {type(body).__name__}; encode it first")
         body = bytes(body)
     if isinstance(headers, Headers):
         lowered = headers.lowered
-    else:
+    elif isinstance(headers, Mapping) or hasattr(headers, "items"):
         lowered = {str(k).lower(): str(v) for k, v in headers.items()}
+    else:
+        raise TypeError(f"headers must be a mapping, not {type(headers).__name__}")
     content_type = lowered.get("content-type")
     mode = mode_of(content_type)
-    decoded = Decoded(mode=mode)
     if mode == "binary":
-        decoded.raw, problems = decode_binary(lowered, body, max_body)
+        raw, problems = decode_binary(lowered, body, max_body)
     else:
         mt = media_type(content_type)
         if not mt.endswith("+json"):
-            decoded.mode = None
-            decoded.violations.append(
-                Violation(
-                    "unsupported-format",
-                    None,
-                    f"event format {mt!r} is not supported; send {STRUCTURED_JSON}"
-                    f" (structured) or {BATCH_JSON} (batch)",
-                )
+            refused = Violation(
+                "unsupported-format",
+                None,
+                f"event format {mt!r} is not supported; send {STRUCTURED_JSON}"
+                f" (structured) or {BATCH_JSON} (batch)",
             )
-            return decoded
-        decoded.raw, problems = decode_json_body(body, batch=mode == "batch", max_body=max_body)
+            return Decoded(None, violations=[refused])
+        raw, problems = decode_json_body(body, batch=mode == "batch", max_body=max_body)
+    decoded = Decoded(mode, raw=raw)
     _finish(decoded, problems, strict=strict)
     return decoded
 
 
 def _finish(decoded: Decoded, problems: list[Violation], *, strict: bool) -> None:
     """Check every raw event, sort violations from warnings, build the SDK events."""
+    if not problems and len(decoded.raw) == 1:  # the common message: one clean event
+        raw = decoded.raw[0]
+        if raw.size <= MAX_EVENT_SIZE and not check_attributes(raw.attributes):
+            decoded.events = [build(raw.attributes, raw.data)]  # nothing for lax to drop
+            return
     musts = [p for p in problems if p.level is Level.MUST]
     decoded.warnings += [p for p in problems if p.level is Level.SHOULD]
     many = decoded.mode == "batch"

@@ -24,29 +24,52 @@ class Headers(Mapping[str, str]):
     `lowered` maps each lower-cased name to its (joined) value, for the codec's fast reads.
     """
 
-    __slots__ = ("_names", "_pairs", "lowered")
-    _pairs: tuple[tuple[str, str], ...]
+    __slots__ = ("_names", "_pairs", "_unread", "lowered")
+    _pairs: tuple[tuple[str, str], ...] | None
+    #: for headers a server read: the names as sent (NUL-joined bytes) and the values,
+    #: made into `_pairs` when first asked for (most deliveries never are)
+    _unread: tuple[bytes, list[str]] | None
     _names: dict[str, str] | None
     lowered: dict[str, str]
 
     def __init__(self, headers: HeaderLike | None = None) -> None:
         if isinstance(headers, Headers):
-            pairs: tuple[tuple[str, str], ...] = headers._pairs
+            pairs: tuple[tuple[str, str], ...] = headers.pairs()
         elif headers is None:
             pairs = ()
+        elif type(headers) is list or type(headers) is tuple:  # pairs (no ABC check)
+            pairs = tuple(headers)
         elif isinstance(headers, Mapping):
             pairs = tuple(headers.items())
         else:
             pairs = tuple(headers)
-        lowered: dict[str, str] = {}
-        for name, value in pairs:
-            key = name.lower()
-            known = lowered.get(key)
-            lowered[key] = value if known is None else f"{known}, {value}"
+        lowered = {name.lower(): value for name, value in pairs}
+        if len(lowered) != len(pairs):  # a repeated name: its values joined, in order
+            lowered = {}
+            for name, value in pairs:
+                key = name.lower()
+                known = lowered.get(key)
+                lowered[key] = value if known is None else f"{known}, {value}"
         self._pairs = pairs
+        self._unread = None
         self._names = None  # made when the names are first iterated (most never are)
         #: lower-cased name -> value (repeated headers joined)
         self.lowered = lowered
+
+    @classmethod
+    def read(cls, names: bytes, values: bytes) -> Headers:
+        """Headers as a server reads them: the names and the values, each joined by NUL
+        (which HTTP allows in neither), as latin-1 bytes. Built in bulk: a request's
+        headers cost a few calls, not a few per header."""
+        if not names:
+            return cls()
+        texts = values.decode("latin-1").split("\0")
+        new = object.__new__(cls)
+        new._pairs, new._unread, new._names = None, (names, texts), None
+        # header names are ASCII tokens: lowering the bytes lowers them as str.lower would
+        lowered = dict(zip(names.lower().decode("latin-1").split("\0"), texts, strict=True))
+        new.lowered = lowered if len(lowered) == len(texts) else Headers(new.pairs()).lowered
+        return new
 
     def __getitem__(self, name: str) -> str:
         return self.lowered[name.lower()]
@@ -57,7 +80,7 @@ class Headers(Mapping[str, str]):
     def __iter__(self) -> Iterator[str]:
         if self._names is None:
             names: dict[str, str] = {}
-            for name, _ in self._pairs:
+            for name, _ in self.pairs():
                 names.setdefault(name.lower(), name)  # the first spelling sent
             self._names = names
         return iter(self._names.values())
@@ -76,16 +99,24 @@ class Headers(Mapping[str, str]):
     def get_all(self, name: str) -> list[str]:
         """Every value sent under `name` (any case), in order."""
         key = name.lower()
-        return [v for k, v in self._pairs if k.lower() == key]
+        return [v for k, v in self.pairs() if k.lower() == key]
 
     def pairs(self) -> tuple[tuple[str, str], ...]:
         """The headers as sent: (name, value) pairs, repeats and order kept."""
-        return self._pairs
+        pairs = self._pairs
+        if pairs is None:
+            assert self._unread is not None
+            names, values = self._unread
+            # `_unread` stays: another thread may be reading it too
+            pairs = self._pairs = tuple(
+                zip(names.decode("latin-1").split("\0"), values, strict=True)
+            )
+        return pairs
 
     def merged(self, *overrides: HeaderLike | None) -> Headers:
         """These headers with each of `overrides` applied in turn: every name an override
         gives replaces all earlier values of that name (case-insensitively)."""
-        pairs = list(self._pairs)
+        pairs = list(self.pairs())
         for override in overrides:
             if override is None:
                 continue
@@ -93,13 +124,13 @@ class Headers(Mapping[str, str]):
             if not given:
                 continue
             pairs = [(k, v) for k, v in pairs if k.lower() not in given.lowered]
-            pairs += given._pairs
+            pairs += given.pairs()
         return Headers(pairs)
 
     def without(self, *names: str) -> Headers:
         """These headers less every value of `names` (any case)."""
         drop = {n.lower() for n in names}
-        return Headers([(k, v) for k, v in self._pairs if k.lower() not in drop])
+        return Headers([(k, v) for k, v in self.pairs() if k.lower() not in drop])
 
     def __repr__(self) -> str:
-        return f"Headers({list(self._pairs)!r})"
+        return f"Headers({list(self.pairs())!r})"

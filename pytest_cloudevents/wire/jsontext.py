@@ -55,6 +55,7 @@ def _constant(name: str) -> Any:
 
 #: One decoder for every parse (building one per call cost a tenth of a delivery).
 _DECODER = json.JSONDecoder(parse_constant=_constant)
+_SCAN: Final[Callable[[str, int], tuple[Any, int]]] = _DECODER.scan_once  # type: ignore[attr-defined]
 
 
 def _counts(text: str | bytes) -> tuple[int, int]:
@@ -111,13 +112,31 @@ def parse_body(body: bytes, text_of: Callable[[bytes], str], max_body: int | Non
     """The JSON value of a body: its size bounded on the bytes, before `text_of` makes a
     text of them (so a refused body never costs a copy), then parsed. JSONTextError
     saying why it is not acceptable; what `text_of` raises passes through."""
-    containers = None if max_body is None else _bound(body, max_body)
+    if max_body is None:
+        containers = None
+    elif _MOST_PER_BYTE * len(body) <= 2 * max_body:
+        # within the bound however it is shaped: no estimate; and a body no longer than
+        # MAX_DEPTH cannot nest deeper, so it is not counted either
+        containers = len(body) if len(body) <= MAX_DEPTH else _counts(body)[0]
+    else:
+        containers = _bound(body, max_body)
     return _parse(text_of(body), containers)
+
+
+#: The most a byte of text can cost parsed (a container, and itself as text), plus the
+#: byte the budget takes for it: a body this many times smaller than twice `max_body` is
+#: within the bound whatever it holds.
+_MOST_PER_BYTE: Final[int] = CONTAINER_COST + 2
 
 
 def _parse(text: str, containers: int | None) -> Any:
     try:
-        document = _DECODER.decode(text)
+        try:  # the scanner alone: a document with no space around it (the common case)
+            document, end = _SCAN(text, 0)
+        except (StopIteration, ValueError):
+            end = -1
+        if end != len(text):  # space around it, or an error: the full decoder says which
+            document = _DECODER.decode(text)
     except RecursionError:
         raise JSONTextError(f"it is nested deeper than {MAX_DEPTH} levels") from None
     except ValueError as exc:

@@ -105,10 +105,10 @@ class Connection(asyncio.Protocol):
         # the message being read
         self.in_head = True  # no message begun, or its head is not complete
         self.head_seen = 0  # bytes fed while in the head
-        self.head_size = 0
+        self.headers: Headers | None = None  # once the head is complete
         self.url = b""
         self.method: bytes | None = None
-        self.fields: list[tuple[bytes, bytes]] = []
+        self.fields: list[bytes] = []  # name, value, name, value, ... as read
         self.body: list[bytes] = []
         self.size = 0
         self.declared: int | None = None
@@ -171,7 +171,8 @@ class Connection(asyncio.Protocol):
         if self.stopped:
             return
         if not self.busy and not self.queue and self.in_head and not self.head_seen:
-            self._arm(self.server.limits.request_timeout)  # a request must arrive in time
+            # a request must arrive in time (`_arm`, inline: every request passes here)
+            self.expires = time.monotonic() + self.server.limits.request_timeout
         try:
             if self.in_head and len(data) <= _SLICE:  # the common case: one small read
                 self.head_seen += len(data)
@@ -231,39 +232,46 @@ class Connection(asyncio.Protocol):
 
     def on_message_begin(self) -> None:
         self.url, self.method, self.fields, self.body = b"", None, [], []
-        self.size, self.declared, self.head_size = 0, None, 0
+        self.size, self.declared, self.headers = 0, None, None
         self.continue_owed = False
 
     def on_url(self, url: bytes) -> None:
         self.url += url  # llhttp may hand the target in pieces
         if self.method is None:
             self.method = self.parser.get_method()
-        self.head_size += len(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if self.in_head:  # trailers of a chunked body are not headers of the request
-            self.fields.append((name, value))
-            self.head_size += len(name) + len(value) + 4
+            self.fields += (name, value)
+
+    def _head_size(self) -> int:
+        """The bytes of the head read so far (the target and the header lines)."""
+        return len(self.url) + sum(map(len, self.fields)) + 2 * len(self.fields)
 
     def on_headers_complete(self) -> None:
         self.in_head = False
-        if self.head_size > self.max_head:
+        # what was fed while in the head bounds the head: counted only when that is over
+        if self.head_seen > self.max_head and self._head_size() > self.max_head:
             self._head_too_large()
             raise _Stop
-        expect = False
-        for name, value in self.fields:
-            lowered = name.lower()
-            if lowered == b"transfer-encoding" and value.strip().lower() != b"chunked":
-                self._broken("a transfer coding other than chunked")
-                raise _Stop
-            if lowered == b"content-length":
-                self.declared = int(value)  # llhttp allows digits only, and only once
-            elif lowered == b"expect" and value.strip().lower() == b"100-continue":
-                expect = True
+        headers = self.headers = _read_headers(self.fields)
+        lowered = headers.lowered
+        coding = lowered.get("transfer-encoding")
+        if coding is not None and coding.strip().lower() != "chunked":
+            self._broken("a transfer coding other than chunked")
+            raise _Stop
+        length = lowered.get("content-length")
+        if length is not None:
+            self.declared = int(length)  # llhttp allows digits only, and only once
         if (self.declared or 0) > self.max_body:
             self._queue(self._request(), keep=False, unread=True)  # 413, the body unread
             raise _Stop
-        if expect and self.parser.get_http_version() == "1.1":
+        expect = lowered.get("expect")
+        if (
+            expect is not None
+            and expect.strip().lower() == "100-continue"
+            and self.parser.get_http_version() == "1.1"
+        ):
             self.continue_owed = True
             self._continue()
 
@@ -299,7 +307,7 @@ class Connection(asyncio.Protocol):
         return Request.from_http(
             (self.method or b"").decode("ascii", "replace"),
             path,
-            Headers([(n.decode("latin-1"), v.decode("latin-1")) for n, v in self.fields]),
+            _read_headers(self.fields) if self.headers is None else self.headers,
             b"".join(self.body),
             max_body=self.max_body,
             received=self.size,
@@ -362,9 +370,10 @@ class Connection(asyncio.Protocol):
         if self.paused and self.transport is not None:
             self.paused = False
             self.transport.resume_reading()
-        self._continue()
+        if self.continue_owed:
+            self._continue()
         if self.in_head and not self.head_seen:
-            self._arm(self.server.limits.idle_timeout)
+            self.expires = time.monotonic() + self.server.limits.idle_timeout  # `_arm`
 
     def _continue(self) -> None:
         """`100 Continue` for the request being read, once nothing is answered before it."""
@@ -388,22 +397,26 @@ class Connection(asyncio.Protocol):
             self._spawn(self._mounted(mount, request, keep))
             return False
         app = self.server.app
-        pooled = app.needs_thread(request)  # the app says whether user code runs
-        steps = app.deliver(request)
-        first: Hold | Answer | None = None
-        if not pooled:
-            first = advance(steps, None)
-            if isinstance(first, Answer):
-                self._respond(first, request, keep)
-                return True
-        self._spawn(self._deliver(steps, first, pooled, request, keep))
+        if app.needs_thread(request):  # the app says whether user code runs
+            self._spawn(self._deliver(None, None, request, keep))
+            return False
+        started = app.deliver(request)
+        if isinstance(started, Answer):  # the common case: answered at once
+            self._respond(started, request, keep)
+            return True
+        first = advance(started, None)
+        if isinstance(first, Answer):
+            self._respond(first, request, keep)
+            return True
+        self._spawn(self._deliver(started, first, request, keep))
         return False
 
     def _abandon(self, request: Request) -> None:
-        """Record a request that will never be answered (the client is gone)."""
+        """Record a request that will never be answered (the client is gone): the app
+        settles an incomplete request before anything could hold it or run user code."""
         gone = request if request.incomplete else dataclasses.replace(request, incomplete=True)
         if gone.carries_message:
-            advance(self.server.app.deliver(gone), None)
+            self.server.app.deliver(gone)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
@@ -460,12 +473,13 @@ class Connection(asyncio.Protocol):
 
     async def _deliver(
         self,
-        steps: Delivering,
-        first: Hold | Answer | None,
-        pooled: bool,
+        steps: Delivering | None,
+        first: Hold | None,
         request: Request,
         keep: bool,
     ) -> None:
+        """Answer a delivery that holds (`steps`, its `first` hold taken), or one that runs
+        user code (`steps` None: every step of it runs in the server's pool)."""
         pool = self.server.pool
         loop = asyncio.get_running_loop()
 
@@ -473,9 +487,11 @@ class Connection(asyncio.Protocol):
             return await loop.run_in_executor(pool, advance, steps, value)
 
         try:
-            answer = await drive_async(
-                steps, self._hold, first=first, run=in_pool if pooled else None
-            )
+            if steps is None:
+                started = await loop.run_in_executor(pool, self.server.app.deliver, request)
+                answer = await drive_async(started, self._hold, run=in_pool)
+            else:
+                answer = await drive_async(steps, self._hold, first=first)
         except Exception:  # the pool was shut down (stop): nothing more to answer
             self._close()
             return
@@ -576,6 +592,12 @@ class Connection(asyncio.Protocol):
             self._arm(_LINGER)
             return
         transport.close()
+
+
+def _read_headers(fields: list[bytes]) -> Headers:
+    """The header fields as read (names and values, in turn), as latin-1 text: decoded in
+    one piece, joined by NUL, which llhttp refuses in a name or a value."""
+    return Headers.read(b"\0".join(fields[::2]), b"\0".join(fields[1::2]))
 
 
 def _split_target(target: str) -> tuple[str, str]:
