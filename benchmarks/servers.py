@@ -10,6 +10,7 @@ Each server prints its port on its first line, serves until its stdin closes (or
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
 import subprocess
@@ -19,6 +20,7 @@ import textwrap
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Final
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -117,6 +119,10 @@ class Served:
         return self.process.stderr.read() or ""
 
 
+#: Counted runs hash strings the same way each time (a random seed moves counts by ~1%).
+COUNTED_ENV: Final[dict[str, str]] = {**os.environ, "PYTHONHASHSEED": "0"}
+
+
 def python_server(source: str, *prefix: str) -> Served:
     process = subprocess.Popen(
         [*prefix, sys.executable, "-c", textwrap.dedent(source)],
@@ -125,6 +131,7 @@ def python_server(source: str, *prefix: str) -> Served:
         stderr=subprocess.PIPE,
         text=True,
         cwd=ROOT,
+        env=COUNTED_ENV if prefix else None,
     )
     assert process.stdout is not None
     port = int(process.stdout.readline())
@@ -230,7 +237,7 @@ def app_instructions(counts: tuple[int, int] = (200, 1200)) -> float:
         run = subprocess.run(
             ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
              sys.executable, "-c", textwrap.dedent(APP_ONLY), str(n)],
-            capture_output=True, text=True, cwd=ROOT, timeout=600,
+            capture_output=True, text=True, cwd=ROOT, timeout=600, env=COUNTED_ENV,
         )  # fmt: skip
         found = re.search(r"Collected : (\d+)", run.stderr)
         if found is None:

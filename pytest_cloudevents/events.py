@@ -150,7 +150,7 @@ def build(attributes: Mapping[str, Any], data: Any) -> CloudEvent:
             attrs["time"] = parsed
     elif GENERATION == 1 and isinstance(time, datetime):
         attrs["time"] = format_time(time)
-    cls = event_class(str(attrs.get("specversion")))
+    cls = _V03 if attrs.get("specversion") == "0.3" else _V1  # `event_class`
     if _TRUSTED_LAYOUT:
         # The attributes passed checks stricter than the constructor's, which would only
         # repeat them (and fill in what is missing): set the event's state directly.

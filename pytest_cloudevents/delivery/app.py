@@ -101,7 +101,7 @@ class DeliveryApp:
         return bool(
             (rec.auth is not None and rec.auth.runs_user_code)
             or rec.handler is not None
-            or len(rec.rules)
+            or not rec.rules.empty
             or rec.contracts is not None
             or len(request.body) > _DECODE_ON_LOOP
             or "content-encoding" in request.headers.lowered
@@ -242,7 +242,7 @@ class DeliveryApp:
                 found["violations"] = broken
                 return self._settle(track, rejection(broken))
         found["events"] = decoded.events
-        if rec.handler is None and not len(rec.rules):
+        if rec.handler is None and rec.rules.empty:
             # nothing can hold it or run user code: answered now, with no pending version
             return self._settle(track, acknowledgement(options.ack_status))
         delivery = track.delivery = self._delivery(track, found)
@@ -332,7 +332,6 @@ class DeliveryApp:
         changes["fault"], changes["error"] = result.fault, result.error
         # a delivery not answered 2xx received nothing; its events stay for `attempts`
         settled = self._delivery(track, changes) if delivery is None else delivery.evolve(**changes)
-        track.found = {}
         assert track.arrival is not None
         self.recording.log.settle(settled, track.arrival.generation)
         return result.answer

@@ -33,7 +33,7 @@ CUT: Final[HoldEnd] = "cut"  # reset() or stop(): the delivery is never recorded
 GONE: Final[HoldEnd] = "gone"  # the client closed the connection (or timed out)
 
 
-@dataclass
+@dataclass(slots=True)
 class Request:
     """What a host hands the app: one HTTP request with its whole body.
 

@@ -72,6 +72,8 @@ class RuleList:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._rules: list[Rule] = []
+        #: no rule was injected since the last clear (read by every delivery: an attribute)
+        self.empty = True
 
     def add(self, fault: Fault, times: int | None, when: When, seed: int) -> Rule:
         """Append a rule; a `flaky` fault without a seed takes `seed`."""
@@ -81,6 +83,7 @@ class RuleList:
         rule = Rule(fault, times, when)
         with self._lock:
             self._rules.append(rule)
+            self.empty = False
         return rule
 
     def pick(self, delivery: Judged) -> Fault | None:
@@ -118,6 +121,7 @@ class RuleList:
         """Remove every rule."""
         with self._lock:
             self._rules.clear()
+            self.empty = True
 
     def __len__(self) -> int:
         return len(self._rules)  # one read of a list: no lock needed (every delivery asks)

@@ -26,9 +26,10 @@ class Headers(Mapping[str, str]):
 
     __slots__ = ("_names", "_pairs", "_unread", "lowered")
     _pairs: tuple[tuple[str, str], ...] | None
-    #: for headers a server read: the names as sent (NUL-joined bytes) and the values,
-    #: made into `_pairs` when first asked for (most deliveries never are)
-    _unread: tuple[bytes, list[str]] | None
+    #: for headers a server read: the names and the values as read (NUL-joined bytes:
+    #: nothing the garbage collector walks), made into `_pairs` when first asked for
+    #: (most deliveries never are)
+    _unread: tuple[bytes, bytes] | None
     _names: dict[str, str] | None
     lowered: dict[str, str]
 
@@ -65,7 +66,7 @@ class Headers(Mapping[str, str]):
             return cls()
         texts = values.decode("latin-1").split("\0")
         new = object.__new__(cls)
-        new._pairs, new._unread, new._names = None, (names, texts), None
+        new._pairs, new._unread, new._names = None, (names, values), None
         # header names are ASCII tokens: lowering the bytes lowers them as str.lower would
         lowered = dict(zip(names.lower().decode("latin-1").split("\0"), texts, strict=True))
         new.lowered = lowered if len(lowered) == len(texts) else Headers(new.pairs()).lowered
@@ -108,9 +109,9 @@ class Headers(Mapping[str, str]):
             assert self._unread is not None
             names, values = self._unread
             # `_unread` stays: another thread may be reading it too
-            pairs = self._pairs = tuple(
-                zip(names.decode("latin-1").split("\0"), values, strict=True)
-            )
+            sent, texts = names.decode("latin-1"), values.decode("latin-1")
+            pairs = tuple(zip(sent.split("\0"), texts.split("\0"), strict=True))
+            self._pairs = pairs
         return pairs
 
     def merged(self, *overrides: HeaderLike | None) -> Headers:

@@ -284,7 +284,13 @@ class Connection(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         keep = self.parser.should_keep_alive()
-        self._queue(self._request(), keep=keep)
+        if keep:  # `_queue`, inline: every request passes here
+            request = self._request()
+            self.ahead += len(request.body)
+            self.queue.append((request, True))
+            self.continue_owed = False
+        else:
+            self._queue(self._request(), keep=False)
         self.in_head, self.head_seen, self.method = True, 0, None
         if not keep:
             raise _Stop
@@ -304,8 +310,9 @@ class Connection(asyncio.Protocol):
         self, *, incomplete: bool = False, malformed: str | None = None, too_long: bool = False
     ) -> Request:
         path, query = _split_target(self.url.decode("latin-1"))
+        method = self.method or b""
         return Request.from_http(
-            (self.method or b"").decode("ascii", "replace"),
+            _METHODS.get(method) or method.decode("ascii", "replace"),
             path,
             _read_headers(self.fields) if self.headers is None else self.headers,
             b"".join(self.body),
@@ -600,9 +607,17 @@ def _read_headers(fields: list[bytes]) -> Headers:
     return Headers.read(b"\0".join(fields[::2]), b"\0".join(fields[1::2]))
 
 
+#: The methods' names, made once.
+_METHODS: Final[dict[bytes, str]] = {
+    m.encode(): m for m in ("POST", "PUT", "PATCH", "GET", "HEAD", "OPTIONS", "DELETE")
+}
+
+
 def _split_target(target: str) -> tuple[str, str]:
     """The path (percent-decoded, as sent otherwise: `//a/b` stays `//a/b`) and the query
     of a request target in origin form, or in absolute form (`http://host/path`)."""
+    if target == "/":  # the common target: nothing to split or decode
+        return "/", ""
     path, _, query = target.partition("?")
     if not target.startswith("/") and "://" in target:
         try:
