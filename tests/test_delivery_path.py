@@ -658,12 +658,13 @@ def test_a_delivery_its_host_drops_is_cut_short_not_an_error() -> None:
     drops it (the generator closed, as a cancelled server task does on stop) is cut
     short, never recorded as an `error` (0.3's first guard recorded GeneratorExit)."""
     from pytest_cloudevents.delivery.app import local_app
-    from pytest_cloudevents.delivery.exchange import Hold, Request
+    from pytest_cloudevents.delivery.exchange import Answer, Hold, Request
     from pytest_cloudevents.wire import Headers
 
     app = local_app(None, {})
     app.recording.rules.add(faults.delay(10), None, None, 0)
     steps = app.deliver(Request.from_http("POST", "/", Headers(binary()), b"{}", max_body=1024))
+    assert not isinstance(steps, Answer)  # a rule may hold it: the steps, not an answer
     assert isinstance(next(steps), Hold)
     steps.close()
     assert [d.outcome for d in app.recording.log.snapshot()] == ["pending"]
@@ -875,3 +876,30 @@ def test_the_inflater_decodes_within_its_limit_in_chunks(coding: str) -> None:
             if inflater.feed(packed[at : at + 777]):
                 break
         assert (inflater.body, inflater.cut) == (data[:limit], cut), (coding, limit)
+
+
+def test_a_delivery_nothing_can_hold_is_answered_where_it_is_decoded() -> None:
+    """Issue 27's fast path: with no rule and no handler, `deliver` answers at once (no
+    generator, no pending version in the log); the record is the same as the long way's."""
+    from pytest_cloudevents.delivery.app import local_app
+    from pytest_cloudevents.delivery.driver import drive
+    from pytest_cloudevents.delivery.exchange import Answer, Request
+    from pytest_cloudevents.wire import Headers
+
+    def request(ce_id: str) -> Request:
+        headers = Headers(binary(ce_id=ce_id))
+        return Request.from_http("POST", "/", headers, b'{"n":1}', max_body=1024)
+
+    app = local_app(None, {})
+    quick = app.deliver(request("quick"))
+    assert isinstance(quick, Answer) and quick.status == 202
+    app.recording.rules.add(faults.delay(0), None, None, 0)
+    held = drive(app.deliver(request("held")), lambda hold: "elapsed")
+    assert held.status == 202
+    first, second = app.recording.log.snapshot()
+    assert [d.outcome for d in (first, second)] == ["accepted", "accepted"]
+    assert (first.seq, second.seq) == (1, 2)
+    assert first.fault is None and second.fault == "delay(0)"
+    for delivery in (first, second):
+        assert delivery.mode == "binary" and delivery.warnings == delivery.violations == []
+        assert delivery.event.get_data() == {"n": 1}

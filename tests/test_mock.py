@@ -265,3 +265,76 @@ def test_mocks_start_nothing_until_a_sink_or_a_mock_is_asked_for() -> None:
         assert mocks.respx is not None and mocks._responses is None  # only what was asked
     finally:
         mocks.stop()
+
+
+def _patched(method: object) -> bool:
+    """Whether respx's mock stands in for this httpcore method."""
+    return str(getattr(method, "__module__", "")).startswith("respx")
+
+
+def test_a_held_httpx_mock_passes_everything_through_until_the_next_test_takes_it() -> None:
+    """Issue 27: starting respx patches twelve httpcore methods (a third of a ce_mock
+    test). ce_mock holds the started mock for the next test, dormant: while it waits,
+    httpx sends for real, as with no mock; `release_held` stops it."""
+    import httpcore
+
+    from pytest_cloudevents.hosts.mock import Mocks, MockSink
+    from pytest_cloudevents.hosts.mock.sink import release_held
+
+    unmatched = "http://0.0.0.0:1/"  # not loopback to the mock: refused at once for real
+    first = Mocks()
+    MockSink("https://held.example.com/", first)
+    with pytest.raises(respx.models.AllMockedAssertionError):
+        httpx.post(unmatched, content=b"")  # mocked: no sink, not loopback
+    first.stop(hold=True)
+    try:
+        assert _patched(httpcore.ConnectionPool.handle_request)  # held, still started
+        with pytest.raises(httpx.ConnectError):
+            httpx.post(unmatched, content=b"", timeout=5)  # dormant: sent for real
+        second = Mocks()
+        sink = MockSink("https://next.example.com/", second)
+        assert httpx.post(sink.url, headers=binary(ce_id="n"), content=b"{}").status_code == 202
+        with pytest.raises(respx.models.AllMockedAssertionError):  # the first test's sink
+            httpx.post("https://held.example.com/", headers=binary(), content=b"{}")
+        second.stop(hold=True)
+    finally:
+        release_held()
+    assert not _patched(httpcore.ConnectionPool.handle_request)
+
+
+def test_ce_mock_tests_in_a_row_share_the_httpx_mock_and_others_see_none(
+    pytester: pytest.Pytester,
+) -> None:
+    """Consecutive ce_mock tests take the held httpx mock; a test without ce_mock runs
+    with httpx unpatched, and so does everything after the last test."""
+    pytester.makepyfile(
+        """
+        import httpcore, httpx
+
+        HEADERS = {"ce-specversion": "1.0", "ce-source": "/s", "ce-type": "t.e.st"}
+
+        def patched():
+            module = getattr(httpcore.ConnectionPool.handle_request, "__module__", "")
+            return str(module).startswith("respx")
+
+        def test_a(ce_mock):
+            sink = ce_mock.sink("https://a.example.com/")
+            assert httpx.post(sink.url, headers={**HEADERS, "ce-id": "a"}).status_code == 202
+            sink.assert_received(id="a")
+
+        def test_b(ce_mock):
+            sink = ce_mock.sink("https://b.example.com/")
+            assert httpx.post(sink.url, headers={**HEADERS, "ce-id": "b"}).status_code == 202
+            sink.assert_received(id="b", count=1)
+            assert len(sink.deliveries) == 1  # the first test's sink is gone
+
+        def test_c_without_ce_mock():
+            assert not patched()
+
+        def test_d(ce_mock):
+            sink = ce_mock.sink("https://d.example.com/")
+            assert httpx.post(sink.url, headers={**HEADERS, "ce-id": "d"}).status_code == 202
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=4)

@@ -590,3 +590,64 @@ def test_built_events_equal_what_the_sdk_constructor_builds() -> None:
     assert vars(ours) == vars(sdk)
     [untimed] = decode(b(), b"").events
     assert "time" not in untimed.get_attributes() and when(untimed) is None
+
+
+# -- the fast paths of 0.3 (issue 27): each gives what the long way gives ---------------
+
+
+def test_values_seen_clean_never_hide_a_violation_next_to_them() -> None:
+    """check_attributes remembers values it found clean; another attribute's fault, an
+    empty or broken id, a time that does not parse, or another specversion is still
+    reported (a value is remembered only when its whole event was clean)."""
+    from pytest_cloudevents.spec.rules import check_attributes
+
+    clean = {"specversion": "1.0", "id": "1", "source": "/s", "type": "com.example.t"}
+    assert check_attributes(clean) == []
+    assert check_attributes(clean) == []  # now remembered
+    assert [v.code for v in check_attributes({**clean, "id": ""})] == ["empty-attribute"]
+    assert [v.code for v in check_attributes({**clean, "id": "a\x00"})] == [
+        "control-character"
+    ]
+    assert [v.code for v in check_attributes({**clean, "time": "yesterday"})] == [
+        "time-not-rfc3339"
+    ]
+    assert [v.code for v in check_attributes({**clean, "source": "a b"})] == [
+        "source-not-uri-reference"
+    ]
+    missing = {k: v for k, v in clean.items() if k != "type"}
+    assert [v.code for v in check_attributes(missing)] == ["missing-type"]
+    # `schemaurl` is an extension in 1.0 (any string) and an absolute URI in 0.3
+    assert check_attributes({**clean, "schemaurl": "x"}) == []
+    v03 = {**clean, "specversion": "0.3", "schemaurl": "x"}
+    assert [v.code for v in check_attributes(v03)] == ["dataschema-not-absolute-uri"]
+
+
+def test_a_time_is_parsed_once_for_its_check_and_its_event() -> None:
+    from pytest_cloudevents.spec.syntax import parse_time
+
+    first = parse_time("2024-01-02T03:04:05Z")
+    assert first is not None and parse_time("2024-01-02T03:04:05Z") is first
+    assert parse_time("2024-01-02T03:04:06Z") != first
+    assert parse_time("not a time") is None
+
+
+def test_headers_read_in_bulk_equal_headers_built_from_pairs() -> None:
+    """The server's Headers.read (NUL-joined names and values) gives what Headers(pairs)
+    gives: lookups in any case, repeats joined, names and order as sent."""
+    from pytest_cloudevents.wire import Headers
+
+    pairs = [("Host", "h"), ("CE-Id", "1"), ("ce-type", "t"), ("X-Twice", "a"), ("x-twice", "b")]
+    read = Headers.read(
+        b"\0".join(n.encode() for n, _ in pairs), b"\0".join(v.encode() for _, v in pairs)
+    )
+    built = Headers(pairs)
+    assert read.lowered == built.lowered == {
+        "host": "h",
+        "ce-id": "1",
+        "ce-type": "t",
+        "x-twice": "a, b",
+    }
+    assert read.pairs() == built.pairs() == tuple(pairs)
+    assert list(read) == list(built) and read == built and read["CE-ID"] == "1"
+    assert read.get_all("X-TWICE") == ["a", "b"]
+    assert Headers.read(b"", b"").pairs() == ()

@@ -137,7 +137,7 @@ def ce_mock(request: pytest.FixtureRequest) -> Iterator[CeMock]:
     try:
         yield CeMock(mocks, options_for(request.node), on_sink=state.sinks.append)
     finally:
-        mocks.stop()
+        mocks.stop(hold=True)  # for the next test with ce_mock (the teardown hook ends it)
 
 
 @pytest.fixture

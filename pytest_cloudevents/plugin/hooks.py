@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 import traceback
 from collections.abc import Generator, Iterable
 from typing import TYPE_CHECKING
@@ -77,7 +78,11 @@ def pytest_runtest_teardown(
     """After the test's fixtures are torn down: fail it (an error at teardown) on problems
     that settled after its body ended (a producer that kept running, a handler that
     outlived the body), so a late error never disappears."""
-    result = yield
+    try:
+        result = yield
+    finally:
+        if nextitem is None or "ce_mock" not in getattr(nextitem, "fixturenames", ()):
+            _release_mocks()  # the next test mocks nothing: the libraries send for real
     state = used_state(item)
     lines = [] if state is None else problem_lines(state.sinks)
     if lines:
@@ -87,6 +92,14 @@ def pytest_runtest_teardown(
             pytrace=False,
         )
     return result
+
+
+def _release_mocks() -> None:
+    """Stop the mocks a `ce_mock` test held for the next one (nothing to do unless a mock
+    module was loaded)."""
+    sink = sys.modules.get("pytest_cloudevents.hosts.mock.sink")
+    if sink is not None:
+        sink.release_held()
 
 
 @pytest.hookimpl(wrapper=True)

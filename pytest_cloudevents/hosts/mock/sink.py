@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from pytest_cloudevents.hosts.mock.aiohttp import Mock as AioMock
     from pytest_cloudevents.hosts.mock.httpx import Router
 
-__all__ = ["CeMock", "MockSink", "Mocks"]
+__all__ = ["CeMock", "MockSink", "Mocks", "release_held"]
 
 #: URLs mock mode never intercepts: loopback, where the plugin's own receivers listen (a
 #: sink for a loopback prefix still catches its own prefix in requests and httpx: sinks are
@@ -117,8 +117,10 @@ class Mocks:
         if not self._stopped:
             getattr(self, mock)
 
-    def stop(self) -> None:
-        """Stop every mock (the libraries send for real again)."""
+    def stop(self, *, hold: bool = False) -> None:
+        """Stop every mock (the libraries send for real again). With `hold`, the httpx
+        mock stays started but passes everything through, for the next test to take
+        (`release_held` stops it: the plugin does when the next test has no `ce_mock`)."""
         self._stopped = True
         for module, callback in self._waiting:
             forget_import(module, callback)
@@ -127,9 +129,19 @@ class Mocks:
             self._responses.stop()
             self._responses.reset()
         if self._respx is not None:
-            self._respx.stop()
+            from pytest_cloudevents.hosts.mock.httpx import stop
+
+            stop(self._respx, LOOPBACK, hold=hold)
         if self._aioresponses is not None:
             self._aioresponses.stop()
+
+
+def release_held() -> None:
+    """Stop the mocks `Mocks.stop(hold=True)` left started (none when httpx's mock was
+    never loaded)."""
+    held = sys.modules.get("pytest_cloudevents.hosts.mock.httpx")
+    if held is not None:
+        held.release()
 
 
 def _register_requests() -> Callable[[Any, re.Pattern[str], DeliveryApp], None]:
