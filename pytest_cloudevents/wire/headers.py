@@ -121,11 +121,17 @@ class Headers(Mapping[str, str]):
         for override in overrides:
             if override is None:
                 continue
-            given = Headers(override)
+            if isinstance(override, Headers):
+                given = override.pairs()
+            elif isinstance(override, Mapping):
+                given = tuple(override.items())
+            else:
+                given = tuple(override)
             if not given:
                 continue
-            pairs = [(k, v) for k, v in pairs if k.lower() not in given.lowered]
-            pairs += given.pairs()
+            names = {name.lower() for name, _ in given}
+            pairs = [(k, v) for k, v in pairs if k.lower() not in names]
+            pairs += given
         return Headers(pairs)
 
     def without(self, *names: str) -> Headers:

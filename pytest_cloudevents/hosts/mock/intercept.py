@@ -24,11 +24,15 @@ def app_request(
     """The app's view of an intercepted request: every header as sent (`_` names too,
     repeated ones joined), the body cut at `limit` as the server reads it."""
     parts = urlsplit(url)
-    # the library framed the body: its length is what arrived
+    # the library framed the body: its length is what arrived (as the header says, mostly)
+    sent = Headers(headers)
+    length = str(len(body))
+    if sent.lowered.get("content-length") != length:
+        sent = sent.merged({"Content-Length": length})
     return Request.from_http(
         method,
         unquote(parts.path or "/", encoding="latin-1"),
-        Headers(headers).merged({"Content-Length": str(len(body))}),
+        sent,
         body,
         max_body=limit,
         declared_length=len(body),
