@@ -605,9 +605,7 @@ def test_values_seen_clean_never_hide_a_violation_next_to_them() -> None:
     assert check_attributes(clean) == []
     assert check_attributes(clean) == []  # now remembered
     assert [v.code for v in check_attributes({**clean, "id": ""})] == ["empty-attribute"]
-    assert [v.code for v in check_attributes({**clean, "id": "a\x00"})] == [
-        "control-character"
-    ]
+    assert [v.code for v in check_attributes({**clean, "id": "a\x00"})] == ["control-character"]
     assert [v.code for v in check_attributes({**clean, "time": "yesterday"})] == [
         "time-not-rfc3339"
     ]
@@ -641,12 +639,16 @@ def test_headers_read_in_bulk_equal_headers_built_from_pairs() -> None:
         b"\0".join(n.encode() for n, _ in pairs), b"\0".join(v.encode() for _, v in pairs)
     )
     built = Headers(pairs)
-    assert read.lowered == built.lowered == {
-        "host": "h",
-        "ce-id": "1",
-        "ce-type": "t",
-        "x-twice": "a, b",
-    }
+    assert (
+        read.lowered
+        == built.lowered
+        == {
+            "host": "h",
+            "ce-id": "1",
+            "ce-type": "t",
+            "x-twice": "a, b",
+        }
+    )
     assert read.pairs() == built.pairs() == tuple(pairs)
     assert list(read) == list(built) and read == built and read["CE-ID"] == "1"
     assert read.get_all("X-TWICE") == ["a", "b"]

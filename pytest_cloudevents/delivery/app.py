@@ -3,10 +3,12 @@ dispatch, settle.
 
 It knows no host. A host (the server, each mock) builds a `Request` (`Request.from_http`),
 asks `needs_thread(request)` whether the delivery runs user code (and so belongs off an
-event loop), runs `deliver(request)` with one of the drivers (`driver.py`) and writes the
-`Answer`. The delivery is a generator: where a `delay` holds it, it yields a `Hold`, and
-the host sends back how the hold ended (`ELAPSED`, `CUT` by reset/stop, or `GONE`: the
-client went away).
+event loop) and calls `deliver(request)` there: the steps that cannot hold run in the call,
+which gives the `Answer` when nothing can hold the delivery (no rule, no handler: recorded
+once, answered at once), else a generator for the rest. The host runs what it gets with
+one of the drivers (`driver.py`) and writes the `Answer`. Where a `delay` holds the
+delivery, the generator yields a `Hold`, and the host sends back how the hold ended
+(`ELAPSED`, `CUT` by reset/stop, or `GONE`: the client went away).
 
 Dispatch runs one way: fault rules -> handler -> default answer. A fault returned by a
 handler is applied, never re-dispatched (a handler's `delay` holds, then acknowledges).

@@ -42,7 +42,8 @@ class Request:
     one was sent. `malformed` describes broken HTTP framing (the message could not be read),
     `head_too_large` that the reason was a head over the server's bound; `incomplete`
     says the client went away before the body ended. Build one with `from_http`, which
-    applies the body bound the same way for every host.
+    applies the body bound the same way for every host, upper-cases the method and gives an
+    empty path as `/` (the app relies on both).
     """
 
     method: str
