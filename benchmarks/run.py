@@ -73,6 +73,40 @@ def test_one(httpserver, i):
     assert len(httpserver.log) == 1
 """
 
+#: The floor of any receiver built on the plugin's parser: the bare httptools server on an
+#: asyncio loop in a thread of the test process, behind a trivial fixture, recording and
+#: checking nothing (reported beside ce_receiver: how close the target is to the floor).
+FLOOR_TESTS = """
+import asyncio, threading
+import httptools, pytest, requests
+HEADERS = {headers!r}
+{producer}
+ANSWER = b"HTTP/1.1 202 Accepted\\r\\nContent-Length: 0\\r\\n\\r\\n"
+
+class Bare(asyncio.Protocol):
+    def connection_made(self, transport):
+        self.transport, self.parser = transport, httptools.HttpRequestParser(self)
+    def data_received(self, data):
+        self.parser.feed_data(data)
+    def on_message_complete(self):
+        self.transport.write(ANSWER)
+
+@pytest.fixture(scope="session")
+def bare_server():
+    loop = asyncio.new_event_loop()
+    server = loop.run_until_complete(loop.create_server(Bare, "127.0.0.1", 0))
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+    return f"http://127.0.0.1:{{server.sockets[0].getsockname()[1]}}/"
+
+@pytest.fixture
+def bare(bare_server):
+    return bare_server
+
+@pytest.mark.parametrize("i", range({n}))
+def test_one(bare, i):
+    post(bare, headers=dict(HEADERS, **{{"ce-id": str(i)}}), data=b"{{}}")
+"""
+
 #: The producer under test: a new connection per test, or one Session kept open.
 PRODUCERS = {
     "a new connection per test": "post = requests.post",
@@ -139,15 +173,20 @@ def per_test_cost(n: int = 1000, rounds: int = 5) -> None:
         directory = Path(tmp)
         (directory / "pytest.ini").write_text("[pytest]\n")
         for producer, code in PRODUCERS.items():
-            for name, tests in (("ce", CE_TESTS), ("httpserver", HTTPSERVER_TESTS)):
+            contenders = (
+                ("ce", CE_TESTS),
+                ("httpserver", HTTPSERVER_TESTS),
+                ("floor", FLOOR_TESTS),
+            )
+            for name, tests in contenders:
                 # a first run of each fills the bytecode caches, as a user's first run does
                 _pytest_seconds(tests.format(n=1, headers=HEADERS, producer=code), directory, name)
-            ours, theirs, ratios = [], [], []
+            ours, theirs, ratios, floors = [], [], [], []
             for i in range(rounds):
                 empty = _pytest_seconds(EMPTY_TESTS.format(n=n), directory, "empty")
                 runs = {
-                    "ce": CE_TESTS.format(n=n, headers=HEADERS, producer=code),
-                    "httpserver": HTTPSERVER_TESTS.format(n=n, headers=HEADERS, producer=code),
+                    name: tests.format(n=n, headers=HEADERS, producer=code)
+                    for name, tests in contenders
                 }
                 order = list(runs) if i % 2 == 0 else list(reversed(runs))
                 took = {name: _pytest_seconds(runs[name], directory, name) for name in order}
@@ -156,7 +195,12 @@ def per_test_cost(n: int = 1000, rounds: int = 5) -> None:
                 ours.append(mine)
                 theirs.append(base)
                 ratios.append(mine / base)
+                floors.append((took["floor"] - empty) / n * 1000 / base)
             RANGES.append((min(ratios), max(ratios)))
+            print(
+                f"  the floor (a bare httptools server in the test process) vs pytest-httpserver:"
+                f" {statistics.median(floors):.2f} (range {min(floors):.2f}-{max(floors):.2f})"
+            )
             report(
                 f"per-test cost over {n} tests with {producer} (ce_receiver vs pytest-httpserver), {rounds} rounds",
                 statistics.median(ours),
