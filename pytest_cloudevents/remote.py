@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
     from pytest_cloudevents.config import OptionKeywords
     from pytest_cloudevents.criteria.schema import Contracts
+    from pytest_cloudevents.recording.delivery import Delivery
     from pytest_cloudevents.recording.store import Auth, Handler
 
 __all__ = ["RemoteReceiver", "RemoteRule"]
@@ -65,6 +66,10 @@ class _Mirror(DeliveryLog):
     def events(self) -> list[CloudEvent]:
         self._pull(0.0)
         return super().events()
+
+    def troubled(self) -> list[tuple[int, Delivery]]:
+        self._pull(0.0)
+        return super().troubled()
 
     def wait_events(
         self,

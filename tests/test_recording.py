@@ -233,3 +233,19 @@ def test_a_delivery_begun_by_the_app_equals_one_built_by_its_constructor() -> No
     assert fast.__dict__ == built.__dict__
     assert sorted(fast.__dict__) == sorted(f.name for f in dataclasses.fields(Delivery))
     assert fast.events is not built.events  # each has its own lists
+
+
+def test_the_after_test_check_reads_only_troubled_deliveries_numbered_in_arrival_order() -> None:
+    """`troubled()` gives the rejected and `error` deliveries with their number in the
+    log (arrival order, whatever order they settled in), so the three check points of
+    every test cost what they report, not the log's size; a clear forgets them."""
+    log = DeliveryLog()
+    arrivals = [log.begin() for _ in range(4)]
+    g = arrivals[0].generation
+    log.settle(replace(delivery(arrivals[3].seq), outcome="error"), g)
+    log.settle(accepted(arrivals[0].seq, "ok"), g)
+    log.settle(replace(delivery(arrivals[1].seq), outcome="rejected"), g)
+    log.settle(accepted(arrivals[2].seq, "ok"), g)
+    assert [(n, d.outcome) for n, d in log.troubled()] == [(2, "rejected"), (4, "error")]
+    log.clear()
+    assert log.troubled() == []

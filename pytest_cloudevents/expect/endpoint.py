@@ -418,15 +418,17 @@ class Sink:
     def unchecked_problems(self) -> list[tuple[int, Delivery]]:
         """(number in the log, delivery) of rejected deliveries nobody asserted on (when
         check_rejected), and of handler and predicate errors."""
+        troubled = self._log.troubled()
+        if not troubled:
+            return []
         with self._lock:
             seen = set(self._seen_rejected)
-        out = []
-        for number, d in enumerate(self._log.snapshot(), 1):
-            if d.outcome == "error" or (
-                d.outcome == "rejected" and self.options.check_rejected and d.seq not in seen
-            ):
-                out.append((number, d))
-        return out
+        check_rejected = self.options.check_rejected
+        return [
+            (number, d)
+            for number, d in troubled
+            if d.outcome == "error" or (check_rejected and d.seq not in seen)
+        ]
 
     def take_problems(self) -> list[tuple[int, Delivery]]:
         """`unchecked_problems` not taken before: each problem is reported once, at the

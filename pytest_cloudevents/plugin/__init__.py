@@ -22,6 +22,7 @@ from pytest_cloudevents.plugin.hooks import (
     pytest_assertrepr_compare,
     pytest_runtest_call,
     pytest_runtest_makereport,
+    pytest_runtest_setup,
     pytest_runtest_teardown,
 )
 from pytest_cloudevents.plugin.options import add_options, marker_line
@@ -40,6 +41,7 @@ __all__ = [
     "pytest_configure",
     "pytest_runtest_call",
     "pytest_runtest_makereport",
+    "pytest_runtest_setup",
     "pytest_runtest_teardown",
 ]
 

@@ -9,7 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_cloudevents.plugin.options import options_for, session_options, state_of
+from pytest_cloudevents.plugin.options import (
+    current_item,
+    options_for,
+    session_options,
+    state_of,
+)
 
 if TYPE_CHECKING:
     from pytest_cloudevents.expect.endpoint import Endpoint
@@ -62,7 +67,7 @@ def ce_session_receiver(pytestconfig: pytest.Config) -> Iterator[Endpoint]:
 
 
 @pytest.fixture
-def ce_receiver(ce_session_receiver: Endpoint, request: pytest.FixtureRequest) -> Endpoint:
+def ce_receiver(ce_session_receiver: Endpoint, pytestconfig: pytest.Config) -> Endpoint:
     """The recording receiver: one server per session (and xdist worker), reset before
     each test (which also cuts any delay a previous test left in flight). Point the
     service under test at `ce_receiver.url`."""
@@ -72,6 +77,7 @@ def ce_receiver(ce_session_receiver: Endpoint, request: pytest.FixtureRequest) -
 
     receiver = ce_session_receiver
     assert isinstance(receiver, Sink)
+    item = current_item(pytestconfig)
     late = problem_lines([receiver])  # settled after an earlier test's last check point
     receiver.reset()
     if late:
@@ -81,10 +87,10 @@ def ce_receiver(ce_session_receiver: Endpoint, request: pytest.FixtureRequest) -
             pytrace=False,
         )
     try:
-        receiver.options = options_for(request.node)
+        receiver.options = options_for(item)
     except NotOnRemote as exc:  # a marker asks what a standalone receiver fixes itself
-        raise pytest.UsageError(f"{request.node.nodeid} under --ce-remote: {exc}") from None
-    state_of(request.node).sinks.append(receiver)
+        raise pytest.UsageError(f"{item.nodeid} under --ce-remote: {exc}") from None
+    state_of(item).sinks.append(receiver)
     return receiver
 
 
@@ -124,7 +130,7 @@ def make_ce_receiver(request: pytest.FixtureRequest) -> Iterator[Callable[..., R
 
 
 @pytest.fixture
-def ce_mock(request: pytest.FixtureRequest) -> Iterator[CeMock]:
+def ce_mock(pytestconfig: pytest.Config) -> Iterator[CeMock]:
     """Mock mode: `ce_mock.sink(url, **options)` catches calls to a URL prefix from
     requests, httpx (extra `httpx`) and aiohttp (extra `aiohttp`) with the receiver's own
     application, without opening a socket. Requests to loopback addresses (the plugin's
@@ -132,10 +138,11 @@ def ce_mock(request: pytest.FixtureRequest) -> Iterator[CeMock]:
     one test."""
     from pytest_cloudevents.hosts.mock import CeMock, Mocks
 
-    state = state_of(request.node)
+    item = current_item(pytestconfig)
+    state = state_of(item)
     mocks = Mocks()
     try:
-        yield CeMock(mocks, options_for(request.node), on_sink=state.sinks.append)
+        yield CeMock(mocks, options_for(item), on_sink=state.sinks.append)
     finally:
         mocks.stop(hold=True)  # for the next test with ce_mock (the teardown hook ends it)
 

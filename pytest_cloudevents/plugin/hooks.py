@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_cloudevents.plugin.options import base_seed, used_state
+from pytest_cloudevents.plugin.options import base_seed, set_current, used_state
 
 if TYPE_CHECKING:
     from pytest_cloudevents.expect.endpoint import Sink
@@ -20,8 +20,15 @@ __all__ = [
     "pytest_assertrepr_compare",
     "pytest_runtest_call",
     "pytest_runtest_makereport",
+    "pytest_runtest_setup",
     "pytest_runtest_teardown",
 ]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Note the test whose fixtures are about to be set up (`ce_receiver`, `ce_mock`)."""
+    set_current(item)
 
 
 def problem_lines(sinks: Iterable[Sink]) -> list[str]:

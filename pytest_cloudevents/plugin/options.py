@@ -27,6 +27,21 @@ __all__ = [
 ]
 
 _STATE = pytest.StashKey["TestState"]()
+_CURRENT = pytest.StashKey[pytest.Item]()
+
+
+def set_current(item: pytest.Item) -> None:
+    """Note the test being set up (`pytest_runtest_setup`), for the fixtures that need
+    it without asking for `request` (pytest makes three fixture definitions, each with a
+    signature read, for every fixture that asks for it: a fifth of `ce_receiver`'s cost)."""
+    item.config.stash[_CURRENT] = item
+
+
+def current_item(config: pytest.Config) -> pytest.Item:
+    """The test being set up (see `set_current`)."""
+    return config.stash[_CURRENT]
+
+
 _SESSION_OPTIONS = pytest.StashKey[Options]()
 #: What `@pytest.mark.cloudevents(...)` takes.
 MARKER_KEYS: Final[tuple[str, ...]] = tuple(k for k, d in DEFAULTS.items() if d.marker)

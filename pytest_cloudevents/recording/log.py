@@ -36,6 +36,10 @@ _new_arrival: Final[Callable[[type[Arrival], tuple[int, int, float, threading.Ev
 )
 
 
+#: The outcomes the after-test check reports when nobody looked at them.
+_TROUBLED: Final[frozenset[str]] = frozenset({"rejected", "error"})
+
+
 class DeliveryLog:
     """Deliveries in arrival order, safe to fill from server threads and to wait on.
 
@@ -61,6 +65,7 @@ class DeliveryLog:
         # mostly has one: no list for it)
         self._index: dict[str, dict[str, _Entry | list[_Entry]]] = {name: {} for name in INDEXED}
         self._settled: list[Delivery] = []  # in the order they were answered
+        self._troubled: list[int] = []  # the seqs of those rejected or answered `error`
         self._reorders = 0  # bumped when events are inserted before the end, or cleared
         self._seq = 0
         self._generation = 0
@@ -107,6 +112,8 @@ class DeliveryLog:
                 else:
                     items.insert(at, delivery)
             self._settled.append(delivery)
+            if delivery.outcome in _TROUBLED:
+                self._troubled.append(delivery.seq)
             if delivery.outcome == "accepted" and delivery.events:
                 seq = delivery.seq
                 for event in delivery.events:
@@ -152,6 +159,7 @@ class DeliveryLog:
         with self._lock:
             self._items.clear()
             self._settled.clear()
+            self._troubled.clear()
             self._events.clear()
             self._event_seqs.clear()
             for index in self._index.values():
@@ -194,6 +202,20 @@ class DeliveryLog:
         """Cut the current generation's in-flight deliveries short (on stop)."""
         with self._lock:
             self._cancelled.set()
+
+    def troubled(self) -> list[tuple[int, Delivery]]:
+        """(number in the log from 1, delivery) of the deliveries rejected or answered
+        `error`, in arrival order: the after-test check looks at these, not the log."""
+        with self._lock:
+            if not self._troubled:
+                return []
+            items = self._items
+            found = []
+            for seq in self._troubled:
+                at = bisect.bisect_left(items, seq, key=lambda d: d.seq)
+                if at < len(items) and items[at].seq == seq:
+                    found.append((at + 1, items[at]))
+            return sorted(found, key=lambda pair: pair[0])
 
     def snapshot(self) -> list[Delivery]:
         """A copy of the deliveries, in arrival order."""
