@@ -653,3 +653,12 @@ def test_headers_read_in_bulk_equal_headers_built_from_pairs() -> None:
     assert list(read) == list(built) and read == built and read["CE-ID"] == "1"
     assert read.get_all("X-TWICE") == ["a", "b"]
     assert Headers.read(b"", b"").pairs() == ()
+
+
+def test_a_head_with_a_nul_in_a_value_is_still_read_pair_by_pair() -> None:
+    """llhttp refuses NUL in headers; should one pass anyway, reading the head in bulk
+    (NUL-joined) would misalign names and values: it falls back instead of raising."""
+    from pytest_cloudevents.hosts.server.connection import _read_headers
+
+    headers = _read_headers([b"X-A", b"a\x00b", b"Y", b"c"])
+    assert headers.pairs() == (("X-A", "a\x00b"), ("Y", "c")) and headers["y"] == "c"

@@ -109,19 +109,18 @@ def decode(
 
 def _finish(decoded: Decoded, problems: list[Violation], *, strict: bool) -> None:
     """Check every raw event, sort violations from warnings, build the SDK events."""
-    if not problems and len(decoded.raw) == 1:  # the common message: one clean event
+    checked: list[list[Violation]] = [check_attributes(raw.attributes) for raw in decoded.raw]
+    if not problems and len(decoded.raw) == 1 and not checked[0]:  # one clean event
         raw = decoded.raw[0]
-        if raw.size <= MAX_EVENT_SIZE and not check_attributes(raw.attributes):
+        if raw.size <= MAX_EVENT_SIZE:
             decoded.events = [build(raw.attributes, raw.data)]  # nothing for lax to drop
             return
     musts = [p for p in problems if p.level is Level.MUST]
     decoded.warnings += [p for p in problems if p.level is Level.SHOULD]
     many = decoded.mode == "batch"
-    for index, raw in enumerate(decoded.raw):
+    for index, (raw, violations) in enumerate(zip(decoded.raw, checked, strict=True)):
         found = [
-            _at(v, index) if many else v
-            for v in check_attributes(raw.attributes)
-            if v.attribute not in raw.undecodable
+            _at(v, index) if many else v for v in violations if v.attribute not in raw.undecodable
         ]
         found += check_size(raw.size)
         musts += [v for v in found if v.level is Level.MUST]

@@ -603,8 +603,18 @@ class Connection(asyncio.Protocol):
 
 def _read_headers(fields: list[bytes]) -> Headers:
     """The header fields as read (names and values, in turn), as latin-1 text: decoded in
-    one piece, joined by NUL, which llhttp refuses in a name or a value."""
-    return Headers.read(b"\0".join(fields[::2]), b"\0".join(fields[1::2]))
+    one piece, joined by NUL, which llhttp refuses in a name or a value (should one pass
+    anyway, the pairs are decoded one by one: reading a head never raises)."""
+    try:
+        return Headers.read(b"\0".join(fields[::2]), b"\0".join(fields[1::2]))
+    except ValueError:
+        names, values = fields[::2], fields[1::2]
+        return Headers(
+            [
+                (n.decode("latin-1"), v.decode("latin-1"))
+                for n, v in zip(names, values, strict=False)
+            ]
+        )
 
 
 #: The methods' names, made once.
