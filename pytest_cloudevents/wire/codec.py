@@ -109,12 +109,14 @@ def decode(
 
 def _finish(decoded: Decoded, problems: list[Violation], *, strict: bool) -> None:
     """Check every raw event, sort violations from warnings, build the SDK events."""
-    checked: list[list[Violation]] = [check_attributes(raw.attributes) for raw in decoded.raw]
-    if not problems and len(decoded.raw) == 1 and not checked[0]:  # one clean event
-        raw = decoded.raw[0]
-        if raw.size <= MAX_EVENT_SIZE:
-            decoded.events = [build(raw.attributes, raw.data)]  # nothing for lax to drop
+    raws = decoded.raw
+    if len(raws) == 1:  # checked once, here: the loop below reuses it
+        checked = [check_attributes(raws[0].attributes)]
+        if not problems and not checked[0] and raws[0].size <= MAX_EVENT_SIZE:
+            decoded.events = [build(raws[0].attributes, raws[0].data)]  # one clean event
             return
+    else:
+        checked = [check_attributes(raw.attributes) for raw in raws]
     musts = [p for p in problems if p.level is Level.MUST]
     decoded.warnings += [p for p in problems if p.level is Level.SHOULD]
     many = decoded.mode == "batch"
