@@ -2,13 +2,15 @@
 
     pytest-cloudevents serve [--host H] [--port P] [--lax] [--ack-status S] [--max-body N]
                              [--tls] [--token TOKEN] [--control-prefix /_ce/]
-                             [--advertise-host NAME]
+                             [--advertise-host NAME] [--platform NAME [--platform-option K=V]]
     pytest-cloudevents check URL [--json] [--header 'Name: value'] [--timeout S]
+                             [--platform NAME] [--batch]
 
 `serve` runs a standalone receiver in the foreground until Ctrl-C or SIGTERM (then stops
 cleanly, exit status 0); its first line of output is `listening on http://HOST:PORT/`.
-`check` scores a consumer against the spec; its exit status is 1 when the consumer
-acknowledges a malformed message or refuses a valid one, 2 when it cannot be reached.
+`check` scores a consumer against the spec (and a platform's contract with `--platform`);
+its exit status is 1 when the consumer acknowledges a malformed message or refuses a valid
+one, 2 when it cannot be reached (said in one line).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from pytest_cloudevents.config import DEFAULTS, default
+from pytest_cloudevents.platforms import INGRESS, NAMES, resolve
 
 __all__ = ["main"]
 
@@ -85,6 +88,18 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--control-prefix", default=default("control_prefix"), help=DEFAULTS["control_prefix"].help
     )
+    serve.add_argument(
+        "--platform",
+        choices=sorted(INGRESS),
+        help="answer as this platform's ingress (its paths, credentials and answers)",
+    )
+    serve.add_argument(
+        "--platform-option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting of the platform (repeatable), e.g. key=K for eventgrid",
+    )
     check = commands.add_parser("check", help="score a consumer against the CloudEvents spec")
     check.add_argument("url", help="the consumer's URL")
     check.add_argument("--json", action="store_true", help="print the scorecard as JSON")
@@ -102,6 +117,16 @@ def _parser() -> argparse.ArgumentParser:
         default=default("send_timeout"),
         help=f"seconds per message ({default('send_timeout'):g})",
     )
+    check.add_argument(
+        "--platform",
+        choices=sorted(NAMES),
+        help="also score the consumer against this platform's contract, delivering as it does",
+    )
+    check.add_argument(
+        "--batch",
+        action="store_true",
+        help="also send batches (the HTTP binding forbids batches a consumer did not ask for)",
+    )
     return parser
 
 
@@ -116,7 +141,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from pytest_cloudevents.hosts.standalone import Standalone
 
+    settings: dict[str, object] = {}
+    for given in args.platform_option:
+        name, sep, value = given.partition("=")
+        if not sep or not name.strip() or args.platform is None:
+            print(
+                "pytest-cloudevents serve: --platform-option takes NAME=VALUE, after"
+                f" --platform; not {given!r}",
+                file=sys.stderr,
+            )
+            return 2
+        settings[name.strip()] = _setting(value.strip())
     try:
+        platform = None if args.platform is None else resolve(args.platform, settings)
         receiver = Standalone(
             host=args.host,
             port=args.port,
@@ -129,6 +166,7 @@ def _serve(args: argparse.Namespace) -> int:
             tls=args.tls,
             allow_hosts=args.allow_host,
             show_credentials=args.show_credentials,
+            platform=platform,
         )
     except (ImportError, OSError, TypeError, ValueError) as exc:
         print(f"pytest-cloudevents serve: {exc}", file=sys.stderr)
@@ -141,6 +179,8 @@ def _serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, interrupted)
     signal.signal(signal.SIGTERM, interrupted)
     print(f"listening on {receiver.url}", flush=True)
+    if platform is not None:
+        print(f"{platform.name} ingress: publish to {receiver.publish_url(**_shape(platform))}")
     print(f"control API and live page: {receiver.control_url}", flush=True)
     if args.tls:
         print(f"CA bundle: {receiver.ca_bundle}", flush=True)
@@ -167,17 +207,39 @@ def _check(args: argparse.Namespace) -> int:
             return 2
         headers[name.strip()] = value.strip()
     try:
-        check = run_check(args.url, headers=headers, timeout=args.timeout)
+        check = run_check(
+            args.url,
+            headers=headers,
+            timeout=args.timeout,
+            platform=args.platform,
+            batch=args.batch,
+        )
     except (TypeError, ValueError) as exc:
         print(f"pytest-cloudevents check: {exc}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(check.to_json(), indent=2))
+    elif check.unreachable_error is not None:
+        print(f"pytest-cloudevents check: {check.render()}", file=sys.stderr)
     else:
         print(check.render())
     if check.unreachable:
         return 2
     return 0 if check.passed else 1
+
+
+def _setting(value: str) -> object:
+    """A --platform-option value: a whole number or true/false as such, else the text."""
+    if value.isdigit():
+        return int(value)
+    if value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return value
+
+
+def _shape(platform: object) -> dict[str, str]:
+    """The URL parts a platform's publish URL needs to be shown (Dapr's topic)."""
+    return {"topic": "TOPIC"} if getattr(platform, "name", "") == "dapr" else {}
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -20,6 +20,7 @@ EXTRAS: Final[dict[str, str]] = {
     "trustme": "tls",
     "jsonschema": "schema",
     "syrupy": "snapshot",
+    "celpy": "dapr",
 }
 
 

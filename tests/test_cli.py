@@ -120,7 +120,12 @@ def test_check_fails_an_sdk_consumer_naming_the_rules_it_lets_through(
     out = capsys.readouterr().out
     assert "FAILED" in out and "rules the consumer lets through:" in out
     assert "missing-id" in out.split("rules the consumer lets through:")[1]
-    assert "ok   valid-binary" in out and "FAIL valid-batch" in out  # no batch support
+    assert "ok   valid-binary" in out
+    # the binding forbids unsolicited batches: a consumer without batch support is not
+    # failed for it unless --batch asks
+    assert "valid-batch" not in out and "batch-not-an-array" not in out
+    assert main(["check", payments_url, "--batch"]) == 1
+    assert "FAIL valid-batch" in capsys.readouterr().out
 
 
 def test_check_passes_a_strict_consumer_and_speaks_json(
@@ -140,9 +145,15 @@ def test_check_passes_a_strict_consumer_and_speaks_json(
         strict.reset()  # the rejections are the point: nothing for the after-test check
 
 
-def test_check_of_an_unreachable_consumer_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_of_an_unreachable_consumer_ends_with_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """0.2 printed the same connection error once per case (35 times)."""
     assert main(["check", "http://127.0.0.1:1/", "--timeout", "1"]) == 2
-    assert "----" in capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.count("\n") == 1 and "cannot reach http://127.0.0.1:1/" in err
+    assert "Connection refused" in err or "ConnectionError" in err
 
 
 def test_check_refuses_a_malformed_header_option(capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,11 +7,25 @@ any characters is checked, never an error.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import hmac
 from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
 from typing import final
+from urllib.parse import unquote
 
-__all__ = ["AuthArg", "Bearer", "UserCheck", "check_auth", "check_token", "presented_token"]
+__all__ = [
+    "AuthArg",
+    "Bearer",
+    "UserCheck",
+    "check_auth",
+    "check_token",
+    "presented_token",
+    "sas_problem",
+    "token_matches",
+]
 
 #: What `auth=` takes: a bearer token, a callable on the request's headers (True admits),
 #: or None (everyone).
@@ -102,3 +116,34 @@ def check_auth(auth: object) -> Bearer | UserCheck | None:
         "auth takes a bearer token (str), a function of the request's headers returning"
         f" True to admit, or None; not {auth!r}"
     )
+
+
+def sas_problem(token: str, key: str, now: datetime | None = None) -> str | None:
+    """What is wrong with an Azure shared access signature (`r=<resource>&e=<expiry>&s=
+    <signature>`, each percent-encoded, the signature the base64 HMAC-SHA256 of `r=...&e=...`
+    under the base64-decoded `key`), or None when it is valid and not expired."""
+    fields: dict[str, str] = {}
+    for part in token.split("&"):
+        name, sep, value = part.partition("=")
+        if not sep or name not in ("r", "e", "s") or name in fields:
+            return "a shared access signature is r=<resource>&e=<expiry>&s=<signature>"
+        fields[name] = value
+    if set(fields) != {"r", "e", "s"}:
+        return "a shared access signature is r=<resource>&e=<expiry>&s=<signature>"
+    try:
+        secret = base64.b64decode(key, validate=True)
+    except (binascii.Error, ValueError):
+        return "the receiver's key is not base64, so no signature made with it can be checked"
+    signed = f"r={fields['r']}&e={fields['e']}".encode("ascii", "replace")
+    expected = base64.b64encode(hmac.new(secret, signed, hashlib.sha256).digest())
+    if not hmac.compare_digest(unquote(fields["s"]).encode("ascii", "replace"), expected):
+        return "the signature does not match the key"
+    try:
+        expiry = datetime.fromisoformat(unquote(fields["e"]))
+    except ValueError:
+        return f"the expiry {unquote(fields['e'])!r} is not a date and time"
+    if expiry.tzinfo is None:
+        expiry = expiry.replace(tzinfo=timezone.utc)
+    if expiry <= (now or datetime.now(timezone.utc)):
+        return f"the signature expired at {expiry.isoformat()}"
+    return None

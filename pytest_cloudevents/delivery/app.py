@@ -46,6 +46,7 @@ from pytest_cloudevents.delivery.exchange import (
     HoldEnd,
     Request,
 )
+from pytest_cloudevents.delivery.ingress import Ingress, Refusal
 from pytest_cloudevents.events import is_event
 from pytest_cloudevents.faults.kinds import Delay, Fault, Flaky, encode_reply, is_plain_fault
 from pytest_cloudevents.recording.delivery import Delivery
@@ -116,11 +117,16 @@ class DeliveryApp:
         `needs_thread`): the steps before any hold run in the call. Nothing it runs can
         raise out of it (see the module doc)."""
         method = request.method  # upper-case: `Request.from_http` made it so
-        if method == "HEAD":
+        ingress = self.recording.ingress
+        if ingress is not None:
+            early = ingress.early(request)
+            if early is not None:
+                return early
+        elif method == "HEAD":
             return Answer(200)
         if method == "OPTIONS":
             return handshake(request.headers)
-        if method not in BODY_METHODS and not request.carries_message:
+        if ingress is None and method not in BODY_METHODS and not request.carries_message:
             return not_allowed()
         track = _Track(request)
         try:
@@ -206,6 +212,11 @@ class DeliveryApp:
                 f"the HTTP/1.1 message is malformed ({request.malformed}); send a valid"
                 " Content-Length or chunked body",
             )
+        ingress = rec.ingress
+        if ingress is not None:
+            refused = ingress.admit(request)
+            if refused is not None:
+                return self._refuse(track, refused.code, refused.message)
         if rec.auth is not None:
             try:
                 admitted = rec.auth(request.headers)
@@ -233,11 +244,26 @@ class DeliveryApp:
             if inflated.problem is not None:
                 return self._refuse(track, _ENCODING_CODES[inflated.problem], inflated.detail)
             body = found["body"] = inflated.body
-        decoded = decode(request.headers, body, strict=options.strict, max_body=limit)
+        headers = request.headers
+        added: list[Violation] = []
+        if ingress is not None:
+            made = ingress.inbound(request, body)
+            if isinstance(made, Refusal):
+                return self._refuse(track, made.code, made.message)
+            if made is not None:
+                headers, body, added = made.headers, made.body, made.warnings
+        decoded = decode(headers, body, strict=options.strict, max_body=limit)
         found["mode"], found["warnings"] = decoded.mode, decoded.warnings
         if decoded.violations:
             found["violations"] = decoded.violations
             return self._settle(track, rejection(decoded.violations))
+        if ingress is not None:
+            if added:
+                found["warnings"] = [*decoded.warnings, *added]
+            stored = ingress.stored(decoded.events, request)
+            if isinstance(stored, Refusal):
+                return self._refuse(track, stored.code, stored.message)
+            decoded.events = stored
         if rec.contracts is not None:
             broken = rec.contracts.violations(decoded.events)
             if broken:
@@ -330,6 +356,9 @@ class DeliveryApp:
         """Record the delivery answered (`delivery`'s next version, or its first) with what
         its steps learned, and give the answer."""
         changes = track.found
+        ingress = self.recording.ingress
+        if ingress is not None:
+            result = ingress.answer(result, changes.get("violations") or [])
         changes["outcome"], changes["status"] = result.outcome, result.answer.status
         changes["fault"], changes["error"] = result.fault, result.error
         # a delivery not answered 2xx received nothing; its events stay for `attempts`
@@ -345,6 +374,7 @@ def local_app(
     *,
     auth: AuthArg = None,
     schemas: Mapping[str, Schema] | None = None,
+    ingress: Ingress | None = None,
 ) -> DeliveryApp:
     """The delivery app of an in-process endpoint (a receiver, a mock sink): `options`
     with `settings` merged in, the `auth=` check and the contracts, checked as given."""
@@ -354,5 +384,6 @@ def local_app(
         (options or Options()).merged(settings),
         auth=check_auth(auth),
         contracts=None if schemas is None else Contracts(schemas),
+        ingress=ingress,
     )
     return DeliveryApp(recording)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from pytest_cloudevents.config import NAMES as OPTION_NAMES
 from pytest_cloudevents.config import Options
 from pytest_cloudevents.criteria.schema import Schema
 from pytest_cloudevents.delivery.access import AuthArg
 from pytest_cloudevents.delivery.app import local_app
 from pytest_cloudevents.expect.endpoint import Sink
 from pytest_cloudevents.hosts.server import Limits, Server
+from pytest_cloudevents.platforms import INGRESS, Platform, resolve
 from pytest_cloudevents.tls import (
     ClientCert,
     TLSMode,
@@ -22,9 +24,6 @@ from pytest_cloudevents.tls import (
 from pytest_cloudevents.validate import check_path, check_whole
 
 if TYPE_CHECKING:
-    from typing_extensions import Unpack
-
-    from pytest_cloudevents.config import OptionKeywords
     from pytest_cloudevents.hosts.server.mount import Mount
 
 __all__ = ["Receiver"]
@@ -48,7 +47,11 @@ class Receiver(Sink):
       (extra `schema`); an event whose data breaks its schema is rejected with
       `data-schema-mismatch`;
     - `limits`: the server's bounds (`hosts.server.Limits`: idle and request timeouts, the
-      connection cap).
+      connection cap);
+    - `platform`: answer as that platform's ingress ("eventgrid", "knative", "dapr",
+      "webhook", or an object from `platforms`): its paths, credentials, answers and the
+      attributes it adds; keywords the options do not take go to the platform
+      (`Receiver(platform="eventgrid", key="K")`). See `publish_url`.
     """
 
     def __init__(
@@ -62,9 +65,17 @@ class Receiver(Sink):
         auth: AuthArg = None,
         schemas: Mapping[str, Schema] | None = None,
         limits: Limits | None = None,
-        **settings: Unpack[OptionKeywords],
+        platform: str | Platform | None = None,
+        **settings: Any,
     ) -> None:
-        app = local_app(options, settings, auth=auth, schemas=schemas)
+        chosen, options_given = _platform_of(platform, dict(settings))
+        if chosen is not None and chosen.max_body is not None and "max_body" not in options_given:
+            base = options or Options()
+            if base.max_body == Options().max_body:  # the receiver's default: the platform's
+                options_given["max_body"] = chosen.max_body
+        app = local_app(options, options_given, auth=auth, schemas=schemas, ingress=chosen)
+        #: the platform whose ingress this receiver answers as, or None
+        self.platform = chosen
         super().__init__(app.recording)
         self.tls: TLSMode = check_tls(tls)
         if not isinstance(host, str) or not host:
@@ -94,6 +105,17 @@ class Receiver(Sink):
     def url(self) -> str:
         """The base URL to give the service under test, e.g. `http://127.0.0.1:PORT/`."""
         return self.url_for("/")
+
+    def publish_url(self, **parts: str) -> str:
+        """The URL a producer publishes to, in the platform's shape: an Event Grid topic
+        (`/api/events?api-version=2018-01-01`; `topic=` a namespace topic's), a Knative
+        broker (`/{namespace}/{broker}`), Dapr's publish API (`topic=` required;
+        `/v1.0/publish/{pubsub}/{topic}`); the receiver's URL without a platform."""
+        if self.platform is None:
+            if parts:
+                raise TypeError("publish_url takes parts only on a receiver with platform=")
+            return self.url
+        return self.platform.publish_url(self.url.rstrip("/"), **parts)
 
     def url_for(self, path: str = "/") -> str:
         """The URL of `path` on this receiver; any path is accepted and recorded."""
@@ -144,4 +166,23 @@ class Receiver(Sink):
         self.stop()
 
     def __repr__(self) -> str:
-        return f"<Receiver {self.url}>"
+        shown = f" platform={self.platform.name}" if self.platform is not None else ""
+        return f"<Receiver {self.url}{shown}>"
+
+
+def _platform_of(
+    platform: object, settings: dict[str, object]
+) -> tuple[Platform | None, dict[str, object]]:
+    """The platform a receiver answers as, and the settings left for its options (the
+    others are the platform's, when it is named by a string)."""
+    if platform is None:
+        return None, settings
+    own = {k: v for k, v in settings.items() if k not in OPTION_NAMES}
+    rest = {k: v for k, v in settings.items() if k in OPTION_NAMES}
+    chosen = resolve(platform, own)
+    if chosen.name not in INGRESS:
+        raise ValueError(
+            f"{chosen.name} has no ingress a producer publishes to; the receiver platforms"
+            f" are {sorted(INGRESS)} (deliver to a consumer with ce_client.deliver)"
+        )
+    return chosen, rest

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_cloudevents.config import NAMES as OPTION_NAMES
 from pytest_cloudevents.plugin.options import (
     current_item,
     options_for,
@@ -97,7 +98,8 @@ def ce_receiver(ce_session_receiver: Endpoint, pytestconfig: pytest.Config) -> E
 @pytest.fixture
 def make_ce_receiver(request: pytest.FixtureRequest) -> Iterator[Callable[..., Receiver]]:
     """Factory of receivers, each on its own port, stopped after the test:
-    `make_ce_receiver(strict=False, ack_status=200)`."""
+    `make_ce_receiver(strict=False, ack_status=200)`; `make_ce_receiver(platform="eventgrid",
+    key="K")` answers as that platform's ingress (see `Receiver`)."""
     from pytest_cloudevents.hosts.receiver import Receiver
 
     state = state_of(request.node)
@@ -111,6 +113,9 @@ def make_ce_receiver(request: pytest.FixtureRequest) -> Iterator[Callable[..., R
         port = settings.pop("port", 0)
         tls, auth = settings.pop("tls", False), settings.pop("auth", None)
         schemas = settings.pop("schemas", None)
+        platform = settings.pop("platform", None)
+        # with platform="name", the keywords the options do not take are the platform's
+        own = {k: settings.pop(k) for k in list(settings) if k not in OPTION_NAMES}
         receiver = Receiver(
             host=host,
             port=port,
@@ -119,6 +124,8 @@ def make_ce_receiver(request: pytest.FixtureRequest) -> Iterator[Callable[..., R
             tls=tls,
             auth=auth,
             schemas=schemas,
+            platform=platform,
+            **(own if platform is not None else {}),
         )
         made.append(receiver)
         state.sinks.append(receiver)

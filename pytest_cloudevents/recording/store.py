@@ -2,7 +2,8 @@
 hosts, the control API and the remote receiver share instead of each other's insides.
 
 It holds the options in force, the delivery log, the fault rules, the handler, the `auth=`
-check and the contracts. `LocalRecording` keeps them in this process; the remote receiver
+check, the contracts and the platform's ingress. `LocalRecording` keeps them in this
+process; the remote receiver
 mirrors a standalone receiver's log behind the same protocol (`remote.py`).
 """
 
@@ -17,6 +18,7 @@ from pytest_cloudevents.recording.log import DeliveryLog
 
 if TYPE_CHECKING:
     from pytest_cloudevents.criteria.schema import Contracts
+    from pytest_cloudevents.delivery.ingress import Ingress
     from pytest_cloudevents.events import CloudEvent, EventLike
     from pytest_cloudevents.faults.kinds import Plain
 
@@ -47,6 +49,7 @@ class Recording(Protocol):
     handler: Handler | None
     auth: Auth | None
     contracts: Contracts | None
+    ingress: Ingress | None
 
 
 @final
@@ -54,7 +57,12 @@ class LocalRecording:
     """A recording kept in this process (receivers, mocks, the standalone receiver)."""
 
     def __init__(
-        self, options: Options, *, auth: Auth | None = None, contracts: Contracts | None = None
+        self,
+        options: Options,
+        *,
+        auth: Auth | None = None,
+        contracts: Contracts | None = None,
+        ingress: Ingress | None = None,
     ) -> None:
         self.options = options
         self.log = DeliveryLog()
@@ -64,6 +72,8 @@ class LocalRecording:
         self.auth = auth
         #: JSON Schemas the events' data must meet (`Receiver(schemas=...)`)
         self.contracts = contracts
+        #: the platform whose ingress this recording answers as (`Receiver(platform=...)`)
+        self.ingress = ingress
 
     def __repr__(self) -> str:
         return f"<LocalRecording {len(self.log)} deliveries, {len(self.rules)} rules>"

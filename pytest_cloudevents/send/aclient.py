@@ -20,13 +20,14 @@ from pytest_cloudevents.config import default
 from pytest_cloudevents.errors import DeadlineExceeded
 from pytest_cloudevents.events import CloudEvent, EventLike
 from pytest_cloudevents.extras import require
+from pytest_cloudevents.platforms.contract import Call, Delivered, Response, arun
 from pytest_cloudevents.send.deadline import deadline_error, total
-from pytest_cloudevents.send.message import Message, Sender, too_large
+from pytest_cloudevents.send.message import Message, Sender, platform_response, too_large
 from pytest_cloudevents.send.result import Result, classify, undelivered
 from pytest_cloudevents.send.retry import Tries, retry_of
 from pytest_cloudevents.send.transports import App, Reply, call_asgi, call_wsgi
 from pytest_cloudevents.tls import chosen_verify
-from pytest_cloudevents.validate import check_bool
+from pytest_cloudevents.validate import check_bool, check_seconds
 from pytest_cloudevents.wire.compression import Inflater
 
 if TYPE_CHECKING:
@@ -174,6 +175,42 @@ class AsyncClient(Sender):
         """Send a message exactly as given (for malformed-message tests); no checks."""
         return await self._deliver(self.raw_message(headers, body, to, method, path))
 
+    async def deliver(
+        self,
+        event: EventLike | list[EventLike],
+        *,
+        to: str | object | None = None,
+        platform: str | object,
+        topic: str | None = None,
+        time_scale: float = 0.0,
+    ) -> Delivered:
+        """`Client.deliver`, awaited: the platform's delivery of `event` to `to`."""
+        import anyio
+
+        plan, _ = self.plan_of(event, to, platform, topic)
+        scale = check_seconds("time_scale", time_scale)
+
+        async def exchange(call: Call) -> Response:
+            return await self.exchange(call, to=to)
+
+        return await arun(plan, exchange, anyio.sleep, scale)
+
+    async def exchange(self, call: Call, *, to: str | object | None = None) -> Response:
+        """One request a platform makes, one attempt (`Client.exchange`)."""
+        message = self.call_message(call, to)
+        started = time.monotonic()
+        try:
+            reply = await self._call(message, call.timeout)
+        except self._httpx.TransportError as exc:
+            if isinstance(exc, self._httpx.UnsupportedProtocol):
+                raise ValueError(f"cannot send to {message.url!r}: {exc}") from exc
+            late = exc.__cause__
+            error = late if isinstance(late, DeadlineExceeded) else exc
+            return platform_response(None, (), b"", error, time.monotonic() - started)
+        return platform_response(
+            reply.status, reply.headers, reply.body, None, time.monotonic() - started
+        )
+
     async def aclose(self) -> None:
         """Close the client's own httpx client (one given to it is left open)."""
         if self._own_session and self._session is not None:
@@ -233,7 +270,7 @@ class AsyncClient(Sender):
                     return tries.finish(result)
             await anyio.sleep(wait)
 
-    async def _call(self, message: Message) -> Reply:
+    async def _call(self, message: Message, timeout: float | None = None) -> Reply:
         app: App | None = message.app
         if app is not None:
             args: tuple[Any, ...] = (
@@ -254,12 +291,12 @@ class AsyncClient(Sender):
             message.url,
             headers=message.headers,
             content=message.body,
-            timeout=self.timeout,
+            timeout=timeout or self.timeout,
         )
         import anyio
 
         try:
-            with anyio.fail_after(total(self.timeout)):  # each attempt: a total deadline
+            with anyio.fail_after(total(timeout or self.timeout)):  # each attempt: a total deadline
                 response = await session.send(request, stream=True)
                 # at most max_response of the decoded body: the raw bytes are read and
                 # decoded here (httpx would inflate each chunk whole), so a bomb costs no more
@@ -271,7 +308,7 @@ class AsyncClient(Sender):
                 finally:
                     await response.aclose()
         except TimeoutError:  # read as httpx's own timeout, for the retry rules
-            error = deadline_error(self.timeout)
+            error = deadline_error(timeout or self.timeout)
             raise self._httpx.ReadTimeout(str(error), request=request) from error
         headers = list(response.headers.multi_items())
         return Reply(response.status_code, headers, inflater.body, inflater.cut)

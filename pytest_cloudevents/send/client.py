@@ -20,8 +20,9 @@ from pytest_cloudevents.config import default
 from pytest_cloudevents.errors import RetryAfterTooLong
 from pytest_cloudevents.events import CloudEvent, EventLike
 from pytest_cloudevents.extras import require
+from pytest_cloudevents.platforms.contract import Call, Delivered, Response, run
 from pytest_cloudevents.send.deadline import attempts
-from pytest_cloudevents.send.message import Message, Sender, too_large
+from pytest_cloudevents.send.message import Message, Sender, platform_response, too_large
 from pytest_cloudevents.send.result import (
     Outcome,
     Result,
@@ -33,6 +34,7 @@ from pytest_cloudevents.send.result import (
 from pytest_cloudevents.send.retry import CountingAdapter, Tries, counting, retry_of
 from pytest_cloudevents.send.transports import App, Reply, call_asgi, call_wsgi
 from pytest_cloudevents.tls import chosen_verify
+from pytest_cloudevents.validate import check_seconds
 from pytest_cloudevents.wire.compression import Inflater
 
 __all__ = ["Client", "Outcome", "Result", "ValidationError", "redact"]
@@ -99,6 +101,7 @@ class Client(Sender):
             self.session.mount("https://", adapter)
         self._portal: contextlib.ExitStack | None = None
         self._portal_call: Any = None
+        self._single_session: requests.Session | None = None
 
     # -- sending -------------------------------------------------------------------------
 
@@ -153,9 +156,86 @@ class Client(Sender):
         """Send a message exactly as given (for malformed-message tests); no checks."""
         return self._deliver(self.raw_message(headers, body, to, method, path))
 
+    def deliver(
+        self,
+        event: EventLike | list[EventLike],
+        *,
+        to: str | object | None = None,
+        platform: str | object,
+        topic: str | None = None,
+        time_scale: float = 0.0,
+    ) -> Delivered:
+        """Deliver `event` to the consumer at `to` (a URL or an app) the way `platform`
+        delivers: its mode, headers and added attributes, its reading of every answer, its
+        retry schedule and dead-lettering (see `platforms`). Time is virtual: the schedule
+        is computed and reported, and slept for `time_scale` times its length (0: not at
+        all). `topic` is the Dapr topic (the app's `/dapr/subscribe` routes it; a bulk
+        subscription takes a list of events)."""
+        plan, _ = self.plan_of(event, to, platform, topic)
+        scale = check_seconds("time_scale", time_scale)
+        return run(plan, lambda call: self.exchange(call, to=to), time.sleep, scale)
+
+    def exchange(self, call: Call, *, to: str | object | None = None) -> Response:
+        """One request a platform makes (`platforms.contract.Call`), one attempt: the
+        client's own retries do not apply (the platform has its own)."""
+        message = self.call_message(call, to)
+        started = time.monotonic()
+        if message.app is not None:
+            reply = self._call(message, message.app)
+            return platform_response(
+                reply.status, reply.headers, reply.body, None, time.monotonic() - started
+            )
+        timeout = call.timeout or self.timeout
+        extra: dict[str, Any] = {"verify": chosen_verify(self.verify)}
+        session = self._single()
+        try:
+            with attempts(timeout) as scope:
+                response = session.request(
+                    message.method,
+                    message.url,
+                    headers=message.headers,
+                    data=message.body,
+                    timeout=timeout,
+                    allow_redirects=False,
+                    stream=True,
+                    **extra,
+                )
+                with response:
+                    body, _ = _read_bounded(response, self.max_response)
+                    scope.finish()
+        except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema) as exc:
+            raise ValueError(f"cannot send to {message.url!r}: {exc}") from exc
+        except (requests.RequestException, urllib3_errors.HTTPError) as exc:
+            error = scope.error() if scope.expired and not _timed_out(exc) else exc
+            return platform_response(None, (), b"", error, time.monotonic() - started)
+        return platform_response(
+            response.status_code,
+            list(response.headers.items()),
+            body,
+            None,
+            time.monotonic() - started,
+        )
+
+    def _single(self) -> requests.Session:
+        """The session of platform calls: the client's own when it makes no retries, else
+        one of a single attempt each."""
+        if self._own_session and not self.retry.total:
+            return self.session
+        if self._single_session is None:
+            session = requests.Session()
+            session.trust_env = False
+            adapter = CountingAdapter(max_retries=counting(retry_of(None)))
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            self._single_session = session
+        return self._single_session
+
     def close(self) -> None:
         """Close the client's own session (a session given to it is left open) and the
         portal of ASGI deliveries."""
+        if self._single_session is not None:
+            self._single_session.close()
+            self._single_session = None
         if self._own_session:
             self.session.close()
         if self._portal is not None:

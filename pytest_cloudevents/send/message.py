@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from urllib.parse import urlsplit, urlunsplit
 
 from pytest_cloudevents.config import default
 from pytest_cloudevents.errors import ResponseTooLarge
 from pytest_cloudevents.events import EventLike, attributes_of, coerce, data_of
+from pytest_cloudevents.platforms import Dapr, Plan, resolve
+from pytest_cloudevents.platforms.contract import Call, Response
 from pytest_cloudevents.send.result import Result, ValidationError, redact, undelivered
+from pytest_cloudevents.send.retry import retry_after_seconds
 from pytest_cloudevents.send.transports import App, as_app
 from pytest_cloudevents.spec.codes import Level
 from pytest_cloudevents.spec.rules import check_attributes
@@ -26,7 +30,14 @@ from pytest_cloudevents.wire.headers import Headers
 from pytest_cloudevents.wire.jsontext import JSONTextError, parse
 from pytest_cloudevents.wire.message import check_headers
 
-__all__ = ["APP_BASE", "Message", "Sender", "check_compress", "too_large"]
+__all__ = [
+    "APP_BASE",
+    "Message",
+    "Sender",
+    "check_compress",
+    "platform_response",
+    "too_large",
+]
 
 
 @dataclass(frozen=True)
@@ -210,6 +221,42 @@ class Sender:
         data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
         return Message(url, app, method.upper(), self.headers.merged(headers), data)
 
+    def call_message(self, call: Call, to: str | object | None) -> Message:
+        """The message of one platform call (`platforms`): to the call's own target (a
+        dead-letter sink) or to `to`, at the call's path under the target's base (None:
+        the target URL as given)."""
+        given = call.to if call.to is not None else (to if to is not None else self.target)
+        if given is None or given == "":
+            raise ValueError(
+                "no target: pass to=... (a URL or an app) or create the client with one"
+            )
+        target = _target(given)
+        if isinstance(target, str):
+            url, app = target, None
+            if call.path is not None:
+                parts = urlsplit(target)
+                url = urlunsplit(parts._replace(path=parts.path.rstrip("/") + call.path, query=""))
+        else:
+            url, app = APP_BASE + (call.path or "/"), target
+        headers = self.headers.merged(tuple(call.headers))
+        return Message(url, app, call.method, headers, call.body)
+
+    def plan_of(
+        self, event: object, to: str | object | None, platform: object, topic: str | None
+    ) -> tuple[Plan, str]:
+        """The platform's delivery plan of `event` to `to`, and the target as shown."""
+        chosen = resolve(platform)
+        given = to if to is not None else self.target
+        url, _ = self._where(to, None if isinstance(given, str) else "/")
+        shown = redact(url) if isinstance(given, str) else repr(given)
+        if isinstance(chosen, Dapr):
+            return chosen.plan(event, shown, topic), shown  # type: ignore[arg-type]
+        if topic is not None:
+            raise TypeError(f"topic= is Dapr's; {chosen.name} delivers without one")
+        if isinstance(event, (list, tuple)):
+            raise TypeError(f"{chosen.name} delivers one event at a time; call deliver for each")
+        return chosen.plan(coerce(event, "deliver"), shown), shown
+
     def _where(self, to: str | object | None, path: str | None) -> tuple[str, App | None]:
         given = to if to is not None else self.target
         if given is None or given == "":
@@ -283,6 +330,19 @@ def _target(target: object) -> str | App:
 def _unsendable(url: str, exc: ValueError) -> Result:
     error = ValueError(f"the event cannot be sent, nothing was sent: {exc}")
     return undelivered(url, error, attempts=0)
+
+
+def platform_response(
+    status: int | None,
+    headers: Iterable[tuple[str, str]],
+    body: bytes,
+    error: BaseException | None,
+    elapsed: float,
+) -> Response:
+    """What one platform call got, with the `Retry-After` it asked for read once."""
+    given = Headers(list(headers))
+    wait = retry_after_seconds(given.get("retry-after")) if status is not None else None
+    return Response(status, given, body, error, elapsed, wait)
 
 
 def too_large(limit: int) -> ResponseTooLarge:

@@ -83,12 +83,21 @@ CODES: Final[Mapping[str, Code]] = {
     "unauthorized": Code(Level.MUST, envelope=True, spec=False, status=401),
     "unsupported-encoding": Code(Level.MUST, envelope=True, spec=False, status=415),
     "invalid-encoding": Code(Level.MUST, envelope=True, spec=False),
+    # a platform's ingress (Receiver(platform=...)): its paths, methods and limits
+    "unknown-route": Code(Level.MUST, envelope=True, spec=False, status=404),
+    "malformed-route": Code(Level.MUST, envelope=True, spec=False),
+    "method-not-allowed": Code(Level.MUST, envelope=True, spec=False, status=405),
+    "ttl-exhausted": Code(Level.MUST, envelope=True, spec=False),
+    "too-many-events": Code(Level.MUST, envelope=True, spec=False, status=413),
+    "rate-exceeded": Code(Level.MUST, envelope=True, spec=False, status=429),
     # a contract (Receiver(schemas=...)), not a rule of the spec
     "data-schema-mismatch": Code(Level.MUST, spec=False),
     # SHOULD rules (a closed list)
     "extension-name-too-long": Code(Level.SHOULD),
     "type-not-reverse-dns": Code(Level.SHOULD),
     "event-over-64kb": Code(Level.SHOULD),
+    # a platform changed the message (Dapr wrapped a binary-mode event in its envelope)
+    "platform-wrapped": Code(Level.SHOULD, spec=False),
 }
 
 #: Every code a MUST rule of the spec can produce.
@@ -105,7 +114,7 @@ SHOULD_CODES: Final[frozenset[str]] = frozenset(
 )
 
 #: When a delivery breaks several rules, the status of the first of these that applies.
-_PRECEDENCE: Final[tuple[int, ...]] = (401, 431, 415, 413, 400)
+_PRECEDENCE: Final[tuple[int, ...]] = (401, 431, 404, 405, 429, 415, 413, 400)
 
 
 def rejection_status(codes: Iterable[str]) -> int:
