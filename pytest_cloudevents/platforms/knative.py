@@ -238,7 +238,7 @@ class Knative(IngressBase):
             reading, reason = self.read(response)
             result.attempts.append(Attempt.of(number, clock, response, reading, reason))
             if reading == "success":
-                reply, _, _ = reply_of(response) if response.body else (None, [], False)
+                reply, _, _ = reply_of(response)
                 result.reply = reply
                 result.verdict = "replied" if reply is not None else "delivered"
                 return result

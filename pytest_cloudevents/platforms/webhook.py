@@ -49,7 +49,7 @@ class Webhook(IngressBase):
     """
 
     name = "webhook"
-    success = 200
+    success = 202  # the receiver's ack_status (any of 200, 201, 202, 204 is the spec's)
 
     def __init__(
         self,

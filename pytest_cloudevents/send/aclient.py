@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ssl
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, final
@@ -177,7 +177,7 @@ class AsyncClient(Sender):
 
     async def deliver(
         self,
-        event: EventLike | list[EventLike],
+        event: EventLike | Sequence[EventLike],
         *,
         to: str | object | None = None,
         platform: str | object,

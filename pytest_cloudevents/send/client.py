@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from types import TracebackType
 from typing import Any, final
@@ -158,7 +158,7 @@ class Client(Sender):
 
     def deliver(
         self,
-        event: EventLike | list[EventLike],
+        event: EventLike | Sequence[EventLike],
         *,
         to: str | object | None = None,
         platform: str | object,
