@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test test-matrix test-browser screenshot demo lint bench fuzz serve dist clean
+.PHONY: venv venv-functions test test-matrix test-browser screenshot demo lint bench fuzz serve dist clean
 
 venv: $(STAMP)
 
@@ -14,6 +14,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
+
+# functions-framework pins cloudevents 1.x, so its examples (examples/functions and the
+# Eventarc recipe) run in a venv of their own, with the SDK generation it takes.
+FVENV  := .venv-functions
+FSTAMP := $(FVENV)/.installed
+
+venv-functions: $(FSTAMP)
+
+$(FSTAMP): pyproject.toml
+	test -x $(FVENV)/bin/python || $(PYTHON) -m venv $(FVENV)
+	$(FVENV)/bin/python -m pip install -q --upgrade pip
+	$(FVENV)/bin/python -m pip install -q -e '.[test]' 'functions-framework>=3.5'
+	touch $(FSTAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2
@@ -44,9 +57,11 @@ screenshot: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/pytest-cloudevents serve --port 8080
 
-# -rs prints why an example skipped (one written for the other SDK generation).
-demo: $(STAMP)
+# -rs prints why an example skipped (one written for the other SDK generation); the
+# functions-framework examples run again in their own venv, where they do not skip.
+demo: $(STAMP) $(FSTAMP)
 	$(BIN)/python -m pytest -v -rs -p no:randomly examples
+	$(FVENV)/bin/python -m pytest -v -rs -p no:randomly examples/functions examples/eventarc
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -83,4 +98,4 @@ dist: $(STAMP)
 	$(BIN)/twine check --strict dist/*
 
 clean:
-	rm -rf $(VENV) .nox .pytest_cache .mypy_cache .ruff_cache dist
+	rm -rf $(VENV) $(FVENV) .nox .pytest_cache .mypy_cache .ruff_cache dist

@@ -617,6 +617,10 @@ def test_row_dead_letter_eventgrid_marks(
     result = _deliver(ce_client, ce_receiver, policy, event_factory)
     assert result.dead_letter is not None
     assert result.dead_letter.get_attributes()["lastdeliveryoutcome"] == "BadRequest"
+    assert (
+        result.dead_letter.get_attributes()["deadletterreason"]
+        == "UndeliverableDueToHttpBadRequest"
+    )
 
 
 def test_row_dead_letter_pubsub_after_max_delivery_attempts(
@@ -814,3 +818,55 @@ def test_a_plan_is_a_generator_of_calls_and_waits() -> None:
     with pytest.raises(StopIteration) as stop:
         plan.send(Response(202, Headers([])))
     assert stop.value.value.verdict == "delivered"
+
+
+# -- as users meet it ---------------------------------------------------------------------
+
+
+def test_a_users_suite_with_platform_receivers_and_deliveries(pytester: pytest.Pytester) -> None:
+    """A test file as a user writes it: a producer meets a Knative broker and an Event Grid
+    topic, a consumer is delivered to as Knative delivers; the failure of a consumer that
+    answers 500 reads as Knative reads it."""
+    pytester.makepyfile(
+        test_user="""
+        import requests
+        from pytest_cloudevents import faults, platforms
+
+        def test_producer_to_broker(make_ce_receiver, ce_events):
+            broker = make_ce_receiver(platform="knative")
+            event = ce_events.make("com.example.a")
+            answer = requests.post(broker.publish_url(), headers={
+                "ce-specversion": "1.0", "ce-id": "1", "ce-source": "/s",
+                "ce-type": "com.example.a"}, timeout=5)
+            assert answer.status_code == 202
+            assert broker.wait_for(type="com.example.a")
+
+        def test_producer_to_topic(make_ce_receiver):
+            topic = make_ce_receiver(platform="eventgrid", key="K")
+            answer = requests.post(topic.publish_url(), json=[], timeout=5)
+            assert answer.status_code == 401
+            assert answer.json()["error"]["code"] == "Unauthorized"
+            topic.assert_rejected("unauthorized")
+
+        def test_consumer_retried(ce_receiver, ce_client, ce_events):
+            ce_receiver.inject(faults.status(503), times=2)
+            result = ce_client.deliver(ce_events.make("com.example.a"), to=ce_receiver.url,
+                platform=platforms.knative(retry=3, backoff_policy="linear", backoff_delay=1))
+            assert result.verdict == "delivered" and result.gaps == [0.0, 1.0]
+
+        def test_consumer_that_fails(ce_receiver, ce_client, ce_events):
+            ce_receiver.inject(faults.status(500))
+            result = ce_client.deliver(ce_events.make("com.example.a"), to=ce_receiver.url,
+                platform=platforms.knative(retry=1))
+            assert result.verdict == "delivered", result.describe()
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=3, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*knative delivery to http://127.0.0.1:*/: dropped*",
+            "*attempt 1 at 0s: 500 -> retry (500 is retried)*",
+            "*attempt 2 at 0s: 500 -> retry*",
+        ]
+    )

@@ -58,9 +58,10 @@ _STATUS_CODES: Final[dict[str, str]] = {
 
 
 def _outcome_word(status: int | None) -> str:
-    """`lastdeliveryoutcome` for an answer: the status's name (`NotFound`), `TimedOut`
-    without one."""
-    if status is None:
+    """`lastdeliveryoutcome` for an answer: the status's name (`NotFound`, `BadRequest`),
+    `TimedOut` for a 408 or no answer (as dead-letter messages quoted on Stack Overflow
+    show them)."""
+    if status is None or status == 408:
         return "TimedOut"
     try:
         return HTTPStatus(status).phrase.replace(" ", "").replace("-", "")
@@ -282,7 +283,8 @@ class EventGrid(IngressBase):
                 return result
             if reading == "terminal":
                 result.reason = reason
-                return self._dead_letter(result, event, last, "UndeliverableDueToClientError")
+                outcome = _outcome_word(response.status)
+                return self._dead_letter(result, event, last, f"UndeliverableDueToHttp{outcome}")
         result.reason = f"{self.max_attempts} attempts made"
         return self._dead_letter(result, event, last, "MaxDeliveryAttemptsExceeded")
 

@@ -183,6 +183,7 @@ class AsyncClient(Sender):
         platform: str | object,
         topic: str | None = None,
         time_scale: float = 0.0,
+        path: str | None = None,
     ) -> Delivered:
         """`Client.deliver`, awaited: the platform's delivery of `event` to `to`."""
         import anyio
@@ -191,13 +192,15 @@ class AsyncClient(Sender):
         scale = check_seconds("time_scale", time_scale)
 
         async def exchange(call: Call) -> Response:
-            return await self.exchange(call, to=to)
+            return await self.exchange(call, to=to, path=path)
 
         return await arun(plan, exchange, anyio.sleep, scale)
 
-    async def exchange(self, call: Call, *, to: str | object | None = None) -> Response:
+    async def exchange(
+        self, call: Call, *, to: str | object | None = None, path: str | None = None
+    ) -> Response:
         """One request a platform makes, one attempt (`Client.exchange`)."""
-        message = self.call_message(call, to)
+        message = self.call_message(call, to, path)
         started = time.monotonic()
         try:
             reply = await self._call(message, call.timeout)

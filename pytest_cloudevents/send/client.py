@@ -164,21 +164,24 @@ class Client(Sender):
         platform: str | object,
         topic: str | None = None,
         time_scale: float = 0.0,
+        path: str | None = None,
     ) -> Delivered:
         """Deliver `event` to the consumer at `to` (a URL or an app) the way `platform`
         delivers: its mode, headers and added attributes, its reading of every answer, its
         retry schedule and dead-lettering (see `platforms`). Time is virtual: the schedule
         is computed and reported, and slept for `time_scale` times its length (0: not at
         all). `topic` is the Dapr topic (the app's `/dapr/subscribe` routes it; a bulk
-        subscription takes a list of events)."""
+        subscription takes a list of events); `path` an app target's path ("/")."""
         plan, _ = self.plan_of(event, to, platform, topic)
         scale = check_seconds("time_scale", time_scale)
-        return run(plan, lambda call: self.exchange(call, to=to), time.sleep, scale)
+        return run(plan, lambda call: self.exchange(call, to=to, path=path), time.sleep, scale)
 
-    def exchange(self, call: Call, *, to: str | object | None = None) -> Response:
+    def exchange(
+        self, call: Call, *, to: str | object | None = None, path: str | None = None
+    ) -> Response:
         """One request a platform makes (`platforms.contract.Call`), one attempt: the
         client's own retries do not apply (the platform has its own)."""
-        message = self.call_message(call, to)
+        message = self.call_message(call, to, path)
         started = time.monotonic()
         if message.app is not None:
             reply = self._call(message, message.app)

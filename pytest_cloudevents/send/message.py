@@ -221,10 +221,10 @@ class Sender:
         data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
         return Message(url, app, method.upper(), self.headers.merged(headers), data)
 
-    def call_message(self, call: Call, to: str | object | None) -> Message:
+    def call_message(self, call: Call, to: str | object | None, path: str | None = None) -> Message:
         """The message of one platform call (`platforms`): to the call's own target (a
         dead-letter sink) or to `to`, at the call's path under the target's base (None:
-        the target URL as given)."""
+        the target URL as given; an app's `path`, "/" by default)."""
         given = call.to if call.to is not None else (to if to is not None else self.target)
         if given is None or given == "":
             raise ValueError(
@@ -237,7 +237,10 @@ class Sender:
                 parts = urlsplit(target)
                 url = urlunsplit(parts._replace(path=parts.path.rstrip("/") + call.path, query=""))
         else:
-            url, app = APP_BASE + (call.path or "/"), target
+            where = call.path or path or "/"
+            if not where.startswith("/"):
+                raise ValueError(f"path must start with '/', such as '/events', not {where!r}")
+            url, app = APP_BASE + where, target
         headers = self.headers.merged(tuple(call.headers))
         return Message(url, app, call.method, headers, call.body)
 
