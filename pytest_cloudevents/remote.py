@@ -46,7 +46,6 @@ if TYPE_CHECKING:
 
     from pytest_cloudevents.config import OptionKeywords
     from pytest_cloudevents.criteria.schema import Contracts
-    from pytest_cloudevents.delivery.ingress import Ingress
     from pytest_cloudevents.recording.delivery import Delivery
     from pytest_cloudevents.recording.store import Auth, Handler
 
@@ -141,7 +140,6 @@ class _RemoteRecording:
         self.handler: Handler | None = None
         self.auth: Auth | None = None
         self.contracts: Contracts | None = None
-        self.ingress: Ingress | None = None  # the standalone receiver's own
 
 
 @final

@@ -512,3 +512,20 @@ def test_serve_platform_options_are_checked(capsys: pytest.CaptureFixture[str]) 
         main(["serve", "--port", "0", "--platform", "knative", "--platform-option", "nope=1"]) == 2
     )
     assert "nope" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["knative", "eventgrid", "eventarc", "webhook"])
+def test_check_scores_the_receiver_against_each_platform(ce_receiver: Receiver, name: str) -> None:
+    """The receiver answers as a well-behaved consumer of every platform: the spec's rows
+    and the platform's delivery row pass."""
+    check = run_check(ce_receiver.url, platform=name)
+    assert check.passed, check.render()
+    assert [r.case for r in check.rows if r.rule == name] == [f"{name}-delivery"]
+    ce_receiver.reset()
+
+
+def test_check_dapr_refuses_an_app_without_the_subscribe_endpoint(ce_receiver: Receiver) -> None:
+    check = run_check(ce_receiver.url, platform="dapr")
+    (row,) = check.rows
+    assert row.case == "dapr-subscribe" and row.verdict == "fail" and "405" in row.note
+    ce_receiver.reset()

@@ -88,8 +88,10 @@ class DeliveryApp:
     """Every delivery is decoded, checked, recorded, faulted and answered here, for the
     real server, each mock and the standalone server alike, from its `Recording`."""
 
-    def __init__(self, recording: Recording) -> None:
+    def __init__(self, recording: Recording, ingress: Ingress | None = None) -> None:
         self.recording = recording
+        #: the platform whose ingress this app answers as (`Receiver(platform=...)`)
+        self.ingress = ingress
 
     @property
     def max_body(self) -> int:
@@ -117,7 +119,7 @@ class DeliveryApp:
         `needs_thread`): the steps before any hold run in the call. Nothing it runs can
         raise out of it (see the module doc)."""
         method = request.method  # upper-case: `Request.from_http` made it so
-        ingress = self.recording.ingress
+        ingress = self.ingress
         if ingress is not None:
             early = ingress.early(request)
             if early is not None:
@@ -212,7 +214,7 @@ class DeliveryApp:
                 f"the HTTP/1.1 message is malformed ({request.malformed}); send a valid"
                 " Content-Length or chunked body",
             )
-        ingress = rec.ingress
+        ingress = self.ingress
         if ingress is not None:
             refused = ingress.admit(request)
             if refused is not None:
@@ -356,7 +358,7 @@ class DeliveryApp:
         """Record the delivery answered (`delivery`'s next version, or its first) with what
         its steps learned, and give the answer."""
         changes = track.found
-        ingress = self.recording.ingress
+        ingress = self.ingress
         if ingress is not None:
             result = ingress.answer(result, changes.get("violations") or [])
         changes["outcome"], changes["status"] = result.outcome, result.answer.status
@@ -384,6 +386,5 @@ def local_app(
         (options or Options()).merged(settings),
         auth=check_auth(auth),
         contracts=None if schemas is None else Contracts(schemas),
-        ingress=ingress,
     )
-    return DeliveryApp(recording)
+    return DeliveryApp(recording, ingress)

@@ -39,6 +39,7 @@ __all__ = [
     "Wait",
     "arun",
     "body_head",
+    "handshake",
     "json_answer",
     "reply_of",
     "run",
@@ -216,6 +217,23 @@ async def arun(
     except StopIteration as stop:
         result: Delivered = stop.value
         return result
+
+
+def handshake(result: Delivered, origin: str, who: str) -> Generator[Call, Response | None, bool]:
+    """The CloudEvents webhook abuse-protection handshake (OPTIONS with
+    `WebHook-Request-Origin`), as a step of a plan: whether the target consented (answered
+    `WebHook-Allowed-Origin` with `origin` or `*`; a status alone is no consent). The
+    exchange is kept on `result`, and the reason when there was no consent."""
+    shake = yield Call("OPTIONS", None, [("WebHook-Request-Origin", origin)], purpose="handshake")
+    assert shake is not None
+    result.handshake = shake
+    if shake.headers.get("webhook-allowed-origin") in (origin, "*"):
+        return True
+    result.reason = (
+        f"the target did not consent to the abuse-protection handshake (answer OPTIONS with"
+        f" WebHook-Allowed-Origin: {origin} or *); {who}"
+    )
+    return False
 
 
 def body_head(body: bytes, size: int = 80) -> str:

@@ -26,6 +26,7 @@ from pytest_cloudevents.platforms.contract import (
     Reading,
     Response,
     Wait,
+    handshake,
     json_answer,
     with_attributes,
 )
@@ -236,18 +237,7 @@ class EventGrid(IngressBase):
     def plan(self, event: EventLike, target: str) -> Plan:
         """The handshake, then the delivery of `event` on the schedule."""
         result = Delivered(self.name, target, "dropped")
-        shake = yield Call(
-            "OPTIONS", None, [("WebHook-Request-Origin", self.origin)], purpose="handshake"
-        )
-        assert shake is not None
-        result.handshake = shake
-        allowed = shake.headers.get("webhook-allowed-origin")
-        if shake.status is None or allowed not in (self.origin, "*"):
-            result.reason = (
-                "the endpoint did not consent to the abuse-protection handshake (answer"
-                f" OPTIONS with WebHook-Allowed-Origin: {self.origin} or *); Event Grid does"
-                " not create the subscription"
-            )
+        if not (yield from handshake(result, self.origin, "Event Grid does not subscribe it")):
             return result
         _, body = encode(event, "structured")
         attributes = attributes_of(event)

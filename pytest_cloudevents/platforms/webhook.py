@@ -26,6 +26,7 @@ from pytest_cloudevents.platforms.contract import (
     Reading,
     Response,
     Wait,
+    handshake,
 )
 from pytest_cloudevents.spec.rules import Violation
 from pytest_cloudevents.validate import check_mode, check_whole
@@ -146,17 +147,7 @@ class Webhook(IngressBase):
     def plan(self, event: EventLike, target: str) -> Plan:
         """The handshake, then the delivery, waiting out 429s."""
         result = Delivered(self.name, target, "dropped")
-        shake = yield Call(
-            "OPTIONS", None, [("WebHook-Request-Origin", self.origin)], purpose="handshake"
-        )
-        assert shake is not None
-        result.handshake = shake
-        allowed = shake.headers.get("webhook-allowed-origin")
-        if allowed not in (self.origin, "*"):
-            result.reason = (
-                "the target did not consent (answer OPTIONS with WebHook-Allowed-Origin:"
-                f" {self.origin} or *)"
-            )
+        if not (yield from handshake(result, self.origin, "nothing is sent without consent")):
             return result
         headers, body = encode(event, self.mode)
         call = Call("POST", None, [*headers.items(), ("WebHook-Request-Origin", self.origin)], body)

@@ -2,8 +2,7 @@
 hosts, the control API and the remote receiver share instead of each other's insides.
 
 It holds the options in force, the delivery log, the fault rules, the handler, the `auth=`
-check, the contracts and the platform's ingress. `LocalRecording` keeps them in this
-process; the remote receiver
+check and the contracts. `LocalRecording` keeps them in this process; the remote receiver
 mirrors a standalone receiver's log behind the same protocol (`remote.py`).
 """
 
@@ -18,7 +17,6 @@ from pytest_cloudevents.recording.log import DeliveryLog
 
 if TYPE_CHECKING:
     from pytest_cloudevents.criteria.schema import Contracts
-    from pytest_cloudevents.delivery.ingress import Ingress
     from pytest_cloudevents.events import CloudEvent, EventLike
     from pytest_cloudevents.faults.kinds import Plain
 
@@ -49,7 +47,6 @@ class Recording(Protocol):
     handler: Handler | None
     auth: Auth | None
     contracts: Contracts | None
-    ingress: Ingress | None
 
 
 @final
@@ -57,12 +54,7 @@ class LocalRecording:
     """A recording kept in this process (receivers, mocks, the standalone receiver)."""
 
     def __init__(
-        self,
-        options: Options,
-        *,
-        auth: Auth | None = None,
-        contracts: Contracts | None = None,
-        ingress: Ingress | None = None,
+        self, options: Options, *, auth: Auth | None = None, contracts: Contracts | None = None
     ) -> None:
         self.options = options
         self.log = DeliveryLog()
@@ -72,8 +64,6 @@ class LocalRecording:
         self.auth = auth
         #: JSON Schemas the events' data must meet (`Receiver(schemas=...)`)
         self.contracts = contracts
-        #: the platform whose ingress this recording answers as (`Receiver(platform=...)`)
-        self.ingress = ingress
 
     def __repr__(self) -> str:
         return f"<LocalRecording {len(self.log)} deliveries, {len(self.rules)} rules>"

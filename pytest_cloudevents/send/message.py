@@ -17,7 +17,7 @@ from pytest_cloudevents.events import EventLike, attributes_of, coerce, data_of
 from pytest_cloudevents.platforms import Dapr, Plan, resolve
 from pytest_cloudevents.platforms.contract import Call, Response
 from pytest_cloudevents.send.result import Result, ValidationError, redact, undelivered
-from pytest_cloudevents.send.retry import retry_after_seconds
+from pytest_cloudevents.send.retryafter import retry_after_seconds
 from pytest_cloudevents.send.transports import App, as_app
 from pytest_cloudevents.spec.codes import Level
 from pytest_cloudevents.spec.rules import check_attributes

@@ -22,6 +22,7 @@ from urllib3.util import Retry
 
 from pytest_cloudevents.errors import RetryAfterTooLong
 from pytest_cloudevents.send.deadline import install
+from pytest_cloudevents.send.retryafter import retry_after_seconds, retry_after_stop
 from pytest_cloudevents.validate import check_seconds, check_whole
 
 if TYPE_CHECKING:
@@ -143,35 +144,6 @@ def sdk_go(
 def from_int(retries: int) -> ShapedRetry:
     """What `Client(retry=N)` means: N retries with the Knative status set and backoff."""
     return knative(retries)
-
-
-# --------------------------------------------------------------------------- Retry-After
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """`Retry-After` (delta-seconds or an HTTP date) as seconds; None when it is absent or
-    does not parse (an unparsable Retry-After is read as absent)."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(_PARSER.parse_retry_after(value)))
-    except (urllib3_errors.InvalidHeader, ValueError, TypeError, OverflowError):
-        return None
-
-
-_PARSER: Final[Retry] = Retry(0)
-
-
-def retry_after_stop(value: str | None, limit: float) -> str | None:
-    """Why a retry asked for with `Retry-After: value` is not made (the wait is longer than
-    `limit` seconds), or None."""
-    seconds = retry_after_seconds(value)
-    if seconds is None or seconds <= limit:
-        return None
-    return (
-        f"the server asked to retry after {seconds:g} s (Retry-After: {value}), longer than the"
-        f" client's max_retry_after={limit:g} s: not retried (raise max_retry_after to wait)"
-    )
 
 
 # --------------------------------------------------------------------------- counting
