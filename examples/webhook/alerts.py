@@ -7,6 +7,7 @@ import time
 import uuid
 
 import requests
+from flask import Flask, Response, request
 
 ORIGIN = "alerts.example.com"
 
@@ -31,3 +32,30 @@ def push_alert(url: str, text: str, *, token: str, tries: int = 3) -> int:
             return answer.status_code
         time.sleep(float(answer.headers.get("Retry-After", "1")))
     return answer.status_code
+
+
+#: Alerts the inbox took, as text.
+INBOX: list[str] = []
+
+
+def create_inbox(origins: tuple[str, ...] = (ORIGIN,)) -> Flask:
+    """A webhook consumer: it consents to the handshake for `origins` only, and keeps the
+    text of each alert (410 once retired, so senders stop)."""
+    app = Flask("inbox")
+    app.config["retired"] = False
+
+    @app.route("/", methods=["OPTIONS"])
+    def handshake() -> Response:
+        origin = request.headers.get("WebHook-Request-Origin", "")
+        if origin not in origins:
+            return Response(status=403)
+        return Response(status=200, headers={"WebHook-Allowed-Origin": origin, "Allow": "POST"})
+
+    @app.post("/")
+    def alert() -> tuple[str, int]:
+        if app.config["retired"]:
+            return "this inbox is retired", 410
+        INBOX.append(request.get_data(as_text=True))
+        return "", 204
+
+    return app
