@@ -870,3 +870,32 @@ def test_a_users_suite_with_platform_receivers_and_deliveries(pytester: pytest.P
             "*attempt 2 at 0s: 500 -> retry*",
         ]
     )
+
+
+def test_an_ingress_that_raises_is_a_recorded_error_not_a_crash() -> None:
+    """The guard covers the platform's steps: what its code raises is answered 500 and
+    recorded as `error`, like any other exception of a delivery."""
+    from pytest_cloudevents.delivery.answers import Settled
+    from pytest_cloudevents.delivery.app import local_app
+    from pytest_cloudevents.delivery.exchange import Answer, Request
+    from pytest_cloudevents.delivery.ingress import Refusal
+    from pytest_cloudevents.platforms.contract import IngressBase
+    from pytest_cloudevents.spec.rules import Violation
+
+    class Broken(IngressBase):
+        name = "broken"
+
+        def admit(self, request: Request) -> Refusal | None:
+            raise RuntimeError("admit failed")
+
+        def answer(self, settled: Settled, violations: list[Violation]) -> Settled:
+            raise RuntimeError("answer failed")
+
+    app = local_app(None, {}, ingress=Broken())
+    headers = Headers([("ce-id", "1"), ("ce-source", "/s"), ("ce-type", "com.example.a"),
+                       ("ce-specversion", "1.0")])  # fmt: skip
+    answer = app.deliver(Request.from_http("POST", "/", headers, b"", max_body=100))
+    assert isinstance(answer, Answer) and answer.status == 500
+    assert b"the broken ingress raised RuntimeError: answer failed" in answer.body
+    (delivery,) = app.recording.log.snapshot()
+    assert delivery.outcome == "error"

@@ -121,7 +121,10 @@ class DeliveryApp:
         method = request.method  # upper-case: `Request.from_http` made it so
         ingress = self.ingress
         if ingress is not None:
-            early = ingress.early(request)
+            try:
+                early = ingress.early(request)
+            except Exception as exc:  # the platform's own code: never out of a delivery
+                early = error_answer(exc, f"the {ingress.name} ingress").answer
             if early is not None:
                 return early
         elif method == "HEAD":
@@ -360,7 +363,10 @@ class DeliveryApp:
         changes = track.found
         ingress = self.ingress
         if ingress is not None:
-            result = ingress.answer(result, changes.get("violations") or [])
+            try:
+                result = ingress.answer(result, changes.get("violations") or [])
+            except Exception as exc:  # the platform's own code: never out of a delivery
+                result = error_answer(exc, f"the {ingress.name} ingress")
         changes["outcome"], changes["status"] = result.outcome, result.answer.status
         changes["fault"], changes["error"] = result.fault, result.error
         # a delivery not answered 2xx received nothing; its events stay for `attempts`

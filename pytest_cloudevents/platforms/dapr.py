@@ -597,6 +597,8 @@ def cel_match(expression: str, event: Mapping[str, Any]) -> tuple[bool, str | No
             program = env.program(env.compile(expression))
         except Exception as exc:  # cel-python's parse errors have no common base
             return False, f"the CEL expression does not parse: {exc}"
+        if len(_PROGRAMS) >= _MOST_PROGRAMS:  # rules come from the app: bounded
+            _PROGRAMS.clear()
         _PROGRAMS[expression] = program
     try:
         value = program.evaluate({"event": celpy.json_to_cel(dict(event))})
@@ -608,6 +610,7 @@ def cel_match(expression: str, event: Mapping[str, Any]) -> tuple[bool, str | No
 
 
 _PROGRAMS: dict[str, Any] = {}
+_MOST_PROGRAMS: Final[int] = 256
 
 
 #: `platforms.dapr(...)`: Dapr with its defaults (see `Dapr`).
