@@ -215,6 +215,14 @@ def test_dapr_error_bodies(sidecar: Receiver, path: str, status: int, error_code
     sidecar.assert_rejected("unknown-route")
 
 
+def test_dapr_bad_metadata_is_400(sidecar: Receiver) -> None:
+    url = sidecar.publish_url(topic="o") + "?metadata.ttlInSeconds=soon"
+    answer = requests.post(url, json={}, timeout=5)
+    assert answer.status_code == 400
+    assert answer.json()["errorCode"] == "ERR_PUBSUB_REQUEST_METADATA"
+    sidecar.assert_rejected("platform-metadata")
+
+
 def test_dapr_an_invalid_cloudevent_is_400_with_an_error_code(sidecar: Receiver) -> None:
     body = json.dumps({"specversion": "1.0", "type": "com.example.a", "source": "/s"})
     answer = requests.post(

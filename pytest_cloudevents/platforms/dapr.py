@@ -296,7 +296,13 @@ class Dapr(IngressBase):
             if k.startswith("metadata.cloudevent.")
         }
         ttl_text = query.get("metadata.ttlInSeconds")
-        ttl = int(ttl_text) if ttl_text and ttl_text.isdigit() else None
+        if ttl_text is not None and not ttl_text.isdigit():
+            return Refusal(
+                "platform-metadata",
+                f"ERR_PUBSUB_REQUEST_METADATA: metadata.ttlInSeconds must be whole seconds,"
+                f" not {ttl_text!r}",
+            )
+        ttl = int(ttl_text) if ttl_text else None
         content_type = request.headers.get("content-type")
         kind = media_type(content_type) if content_type else ""
         warnings: list[Violation] = []
@@ -358,6 +364,9 @@ class Dapr(IngressBase):
             if not code.startswith("ERR_"):
                 code, message = "ERR_PUBSUB_NOT_FOUND", first.message
             return Settled("rejected", _error(404, code, message))
+        if first.code == "platform-metadata":
+            code, _, message = first.message.partition(": ")
+            return Settled("rejected", _error(400, code, message))
         if first.code == "method-not-allowed":
             return Settled("rejected", _error(405, "ERR_METHOD_NOT_ALLOWED", first.message))
         if first.code == "unauthorized":

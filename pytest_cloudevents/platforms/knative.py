@@ -47,7 +47,17 @@ _NAME: Final[re.Pattern[str]] = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 @final
 class Knative(IngressBase):
     """Knative's broker (ingress) and a Trigger's delivery (sender); make one with
-    `platforms.knative(...)`."""
+    `platforms.knative(...)`.
+
+    - `namespace`, `broker`: the broker's address, `/{namespace}/{broker}`; `Kn-Namespace`;
+    - `retry`, `backoff_policy`, `backoff_delay`, `retry_after_max`, `timeout`: the
+      Trigger's `delivery` spec (durations in ISO 8601, `PT0.2S`, or seconds); without
+      `retry`, one attempt;
+    - `dead_letter`: True reports the dead-lettered event, a URL also sends it there;
+    - `format`: "binary" (the default) or "json" (structured), as `delivery.format`;
+    - `kind`: "trigger" (a broker's: a 2xx body that is no CloudEvent is retried) or
+      "subscription" (a channel's: such a body is ignored).
+    """
 
     name = "knative"
     success = 202
@@ -65,7 +75,6 @@ class Knative(IngressBase):
         dead_letter: bool | str = False,
         format: Literal["binary", "json"] = "binary",
         kind: Literal["trigger", "subscription"] = "trigger",
-        ttl: int | None = None,
     ) -> None:
         for what, value in (("namespace", namespace), ("broker", broker)):
             if not isinstance(value, str) or not _NAME.fullmatch(value):
@@ -95,7 +104,6 @@ class Knative(IngressBase):
         if kind not in ("trigger", "subscription"):
             raise ValueError(f"kind is 'trigger' or 'subscription', not {kind!r}")
         self.kind = kind
-        self.ttl = None if ttl is None else check_whole("ttl", ttl, minimum=0, maximum=MAX_TTL)
 
     # -- ingress: the broker -------------------------------------------------------------
 

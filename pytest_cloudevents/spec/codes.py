@@ -90,6 +90,7 @@ CODES: Final[Mapping[str, Code]] = {
     "ttl-exhausted": Code(Level.MUST, envelope=True, spec=False),
     "too-many-events": Code(Level.MUST, envelope=True, spec=False, status=413),
     "rate-exceeded": Code(Level.MUST, envelope=True, spec=False, status=429),
+    "platform-metadata": Code(Level.MUST, envelope=True, spec=False),
     # a contract (Receiver(schemas=...)), not a rule of the spec
     "data-schema-mismatch": Code(Level.MUST, spec=False),
     # SHOULD rules (a closed list)
