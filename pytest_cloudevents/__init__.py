@@ -11,8 +11,9 @@ import importlib
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
-    from pytest_cloudevents import faults, retry
+    from pytest_cloudevents import faults, platforms, retry
     from pytest_cloudevents.config import Options
+    from pytest_cloudevents.criteria.cesql import sql
     from pytest_cloudevents.criteria.match import match
     from pytest_cloudevents.criteria.schema import matches_schema
     from pytest_cloudevents.criteria.tracing import same_trace
@@ -56,8 +57,10 @@ _WHERE: Final[dict[str, tuple[str, str | None]]] = {
     "invalid_messages": ("pytest_cloudevents.testing.catalogue", "invalid_messages"),
     "match": ("pytest_cloudevents.criteria.match", "match"),
     "matches_schema": ("pytest_cloudevents.criteria.schema", "matches_schema"),
+    "platforms": ("pytest_cloudevents.platforms", None),
     "retry": ("pytest_cloudevents.retry", None),
     "same_trace": ("pytest_cloudevents.criteria.tracing", "same_trace"),
+    "sql": ("pytest_cloudevents.criteria.cesql", "sql"),
 }
 
 
@@ -100,6 +103,8 @@ __all__ = [
     "invalid_messages",
     "match",
     "matches_schema",
+    "platforms",
     "retry",
     "same_trace",
+    "sql",
 ]

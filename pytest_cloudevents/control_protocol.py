@@ -12,6 +12,7 @@ import json
 from datetime import datetime
 from typing import Any, Final
 
+from pytest_cloudevents.criteria.cesql import CESQLSyntaxError, Sql, sql
 from pytest_cloudevents.criteria.match import AllOf, AnyOf, Criteria, Matcher, Not, is_regex, match
 from pytest_cloudevents.errors import RemoteError
 from pytest_cloudevents.events import CloudEvent
@@ -44,6 +45,7 @@ __all__ = [
     "matcher_from_json",
     "matcher_to_json",
     "shown_headers",
+    "sql_from_json",
 ]
 
 
@@ -208,18 +210,22 @@ def fault_from_json(doc: object) -> Fault:
 # --------------------------------------------------------------------------- criteria
 
 _REGEX = "$regex"
+_SQL = "$sql"
 
 
 def matcher_to_json(matcher: Matcher) -> Any:
     """A `match(...)` as JSON: criteria by attribute (`{"$regex": ...}` for a compiled
-    pattern), `{"$all": [...]}`, `{"$any": [...]}`, `{"$not": ...}`. A predicate (a Python
-    callable) has no JSON form and raises TypeError."""
+    pattern), `{"$all": [...]}`, `{"$any": [...]}`, `{"$not": ...}`, `{"$sql": "..."}` for
+    a CloudEvents SQL expression. A predicate (a Python callable) has no JSON form and
+    raises TypeError."""
     if isinstance(matcher, AllOf):
         return {"$all": [matcher_to_json(p) for p in matcher.parts]}
     if isinstance(matcher, AnyOf):
         return {"$any": [matcher_to_json(p) for p in matcher.parts]}
     if isinstance(matcher, Not):
         return {"$not": matcher_to_json(matcher.inner)}
+    if isinstance(matcher, Sql):
+        return {_SQL: matcher.text}
     if isinstance(matcher, Criteria):
         if matcher.predicates:
             raise TypeError(_NO_CALLABLES)
@@ -263,10 +269,14 @@ def matcher_from_json(doc: object) -> Matcher:
         return combined
     if set(doc) == {"$not"}:
         return ~matcher_from_json(doc["$not"])
+    if set(doc) == {_SQL}:
+        return sql_from_json(doc[_SQL])
     criteria: dict[str, Any] = {}
     for name, value in doc.items():
         if not isinstance(name, str) or name.startswith("$"):
-            raise BadJSON(f"unknown criterion {name!r}: use attribute names, data, $all/$any/$not")
+            raise BadJSON(
+                f"unknown criterion {name!r}: use attribute names, data, $all/$any/$not/$sql"
+            )
         if isinstance(value, dict) and set(value) == {_REGEX}:
             try:
                 value = compile_regex(str(value[_REGEX]))
@@ -274,3 +284,14 @@ def matcher_from_json(doc: object) -> Matcher:
                 raise BadJSON(f"criterion {name}: {exc}") from None
         criteria[name] = value
     return match(**criteria)
+
+
+def sql_from_json(text: object) -> Sql:
+    """A CloudEvents SQL criterion that arrived as JSON; BadJSON naming the position of a
+    syntax error."""
+    if not isinstance(text, str):
+        raise BadJSON(f"$sql takes a CloudEvents SQL expression as a string, not {text!r}")
+    try:
+        return sql(text)
+    except CESQLSyntaxError as exc:
+        raise BadJSON(str(exc)) from None

@@ -214,3 +214,79 @@ def test_deep_nesting_is_a_syntax_error_not_a_crash() -> None:
         assert parse(text).evaluate({}).value == 1
     except CESQLSyntaxError as exc:
         assert "nested too deeply" in str(exc)
+
+
+# -- sql(...) wherever match(...) goes ------------------------------------------------------
+
+import requests  # noqa: E402
+
+from pytest_cloudevents import Client, EventFactory, Receiver, faults, match, sql  # noqa: E402
+
+
+def test_sql_in_waits_assertions_attempts_and_rules(
+    ce_receiver: Receiver, ce_client: Client
+) -> None:
+    factory = EventFactory(seed=5)
+    ce_receiver.inject(faults.status(503), times=1, when=sql("type LIKE '%.retry'"))
+    retried = factory.make("com.example.retry", subject="s1")
+    plain = factory.make("com.example.plain")
+    assert ce_client.send(retried, to=ce_receiver.url).status == 503
+    assert ce_client.send(retried, to=ce_receiver.url).status == 202
+    assert ce_client.send(plain, to=ce_receiver.url).status == 202
+    [got] = ce_receiver.wait_for(sql("type = 'com.example.retry' AND EXISTS subject"))
+    assert got.get_attributes()["subject"] == "s1"
+    ce_receiver.assert_received(sql("type LIKE 'com.example.%'"), count=2)
+    assert ce_receiver.attempts(sql("EXISTS subject")).statuses == [503, 202]
+    assert ce_receiver.matching(sql("type = 'x'") | match(type="com.example.plain"))
+    with pytest.raises(AssertionError, match="missingAttribute"):
+        ce_receiver.assert_received(sql("nope = 'x'"), timeout=0.1)
+
+
+def test_sql_raises_at_the_call_with_the_position() -> None:
+    with pytest.raises(CESQLSyntaxError, match="column 18"):
+        sql("type LIKE 'x' AND")
+    with pytest.raises(TypeError, match="a string"):
+        sql(3)  # type: ignore[arg-type]
+
+
+def test_sql_through_the_control_api_and_a_remote_receiver(pytester: pytest.Pytester) -> None:
+    """`--ce-remote`: waits evaluate sql(...) on the mirrored log; inject(when=sql(...))
+    travels as {"$sql": ...} and the standalone receiver evaluates it; a bad expression
+    in the API's `sql=` query is a 400 naming the position."""
+    from standalone import serve
+
+    served = serve()
+    try:
+        bad = requests.get(served.url + "_ce/deliveries", params={"sql": "type ="}, timeout=5)
+        assert bad.status_code == 400 and "column" in bad.json()["error"]
+        pytester.makepyfile(
+            """
+            import requests
+            from pytest_cloudevents import RemoteReceiver, faults, sql
+
+            def headers(kind, extra=None):
+                out = {"ce-specversion": "1.0", "ce-id": kind, "ce-source": "/s",
+                       "ce-type": kind}
+                out.update(extra or {})
+                return out
+
+            def test_remote_sql(ce_receiver):
+                assert isinstance(ce_receiver, RemoteReceiver)
+                ce_receiver.inject(faults.status(503), times=1,
+                                   when=sql("type LIKE 'com.example.flaky%'"))
+                url = ce_receiver.url
+                assert requests.post(url, headers=headers("com.example.flaky")).status_code == 503
+                assert requests.post(url, headers=headers("com.example.flaky")).status_code == 202
+                requests.post(url, headers=headers("com.example.other", {"ce-n": "7"}))
+                ce_receiver.wait_for(sql("n > 5 AND type = 'com.example.other'"))
+                ce_receiver.assert_received(sql("EXISTS id"), count=2)
+            """
+        )
+        result = pytester.runpytest("-p", "no:randomly", f"--ce-remote={served.url}")
+        result.assert_outcomes(passed=1)
+        page = requests.get(
+            served.url + "_ce/deliveries", params={"sql": "int(n) = 7"}, timeout=5
+        ).json()
+        assert [d["events"][0]["type"] for d in page["deliveries"]] == ["com.example.other"]
+    finally:
+        assert served.stop() == 0

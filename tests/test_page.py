@@ -99,6 +99,29 @@ def test_filters_narrow_the_list(page: Any, standalone: Standalone) -> None:
     standalone.reset()
 
 
+def test_the_cesql_box_filters_by_a_cloudevents_sql_expression(
+    page: Any, standalone: Standalone
+) -> None:
+    """The receiver evaluates the expression; the page shows what it lets through, and a
+    syntax error with its position under the box."""
+    for event_id, kind in (("o1", "com.example.order.placed"), ("p1", "com.example.pay.done")):
+        requests.post(standalone.url, headers=binary(ce_id=event_id, ce_type=kind), data=b"{}")
+    page.wait_for_function("document.querySelectorAll('#rows tr').length === 2")
+    page.fill("#f-sql", "type LIKE 'com.example.order.%' AND EXISTS id")
+    page.wait_for_function("document.querySelectorAll('#rows tr').length === 1")
+    assert rows(page) == ["o1"]
+    requests.post(
+        standalone.url, headers=binary(ce_id="o2", ce_type="com.example.order.x"), data=b"{}"
+    )
+    page.wait_for_function("document.querySelectorAll('#rows tr').length === 2")  # live too
+    assert rows(page) == ["o2", "o1"]
+    page.fill("#f-sql", "type LIKE")
+    page.wait_for_function("document.getElementById('f-sql-error').textContent.includes('column')")
+    assert "CESQL syntax error" in page.locator("#f-sql-error").inner_text()
+    page.fill("#f-sql", "")
+    page.wait_for_function("document.querySelectorAll('#rows tr').length === 3")
+
+
 def test_the_detail_view_shows_violations_with_their_rule_text(
     page: Any, standalone: Standalone
 ) -> None:

@@ -36,6 +36,7 @@ from pytest_cloudevents.control_protocol import (
     fault_to_json,
     matcher_from_json,
     matcher_to_json,
+    sql_from_json,
 )
 from pytest_cloudevents.criteria.match import Matcher, match
 from pytest_cloudevents.delivery.access import check_token, presented_token, token_matches
@@ -358,13 +359,20 @@ def _number(
     return value
 
 
-_RESERVED = {"after", "wait", "outcome", "token", "limit"}
+_RESERVED = {"after", "wait", "outcome", "token", "limit", "sql"}
 
 
 def _filter(query: dict[str, list[str]]) -> Callable[[Any], bool]:
     outcomes = set(query.get("outcome", []))
     criteria = {k: v[0] for k, v in query.items() if k not in _RESERVED}
     matcher = match(**criteria) if criteria else None
+    for text in query.get("sql", []):
+        if text.strip():
+            try:
+                expression = sql_from_json(text)
+            except BadJSON as exc:
+                raise Refused(400, str(exc)) from None
+            matcher = expression if matcher is None else matcher & expression
 
     def keep(d: Any) -> bool:
         if outcomes and d.outcome not in outcomes:

@@ -6,6 +6,9 @@ const params = new URLSearchParams(location.search);
 const token = params.get("token");
 const deliveries = [];
 let selected = null;
+// the seqs the CloudEvents SQL box lets through (the receiver evaluates it); null: no box
+let sqlSeqs = null;
+let sqlTimer = null;
 
 function api(name, extra) {
   const query = new URLSearchParams(extra || {});
@@ -47,6 +50,7 @@ function filters() {
 }
 
 function shown(d, f) {
+  if (sqlSeqs !== null && !sqlSeqs.has(d.seq)) return false;
   if (f.outcome && d.outcome !== f.outcome) return false;
   if (f.type && !attr(d, "type").includes(f.type)) return false;
   if (f.source && !attr(d, "source").includes(f.source)) return false;
@@ -161,8 +165,35 @@ function show(d) {
   render();
 }
 
+// The CESQL box: the receiver evaluates the expression (GET deliveries?sql=...) and the page
+// shows the deliveries it names; a syntax error is shown under the box, with its position.
+async function runSql() {
+  const text = document.getElementById("f-sql").value.trim();
+  const note = document.getElementById("f-sql-error");
+  if (!text) { sqlSeqs = null; note.textContent = ""; render(); return; }
+  const seqs = new Set();
+  let next = 0;
+  for (;;) {
+    const answer = await fetch(api("deliveries", { after: String(next), sql: text, limit: "5000" }));
+    const doc = await answer.json();
+    if (!answer.ok) { note.textContent = doc.error; sqlSeqs = new Set(); render(); return; }
+    doc.deliveries.forEach((d) => seqs.add(d.seq));
+    next = doc.next;
+    if (!doc.more) break;
+  }
+  note.textContent = "";
+  sqlSeqs = seqs;
+  render();
+}
+
+function scheduleSql() {
+  clearTimeout(sqlTimer);
+  sqlTimer = setTimeout(runSql, 250);
+}
+
 function add(d) {
   deliveries.push(d);
+  if (sqlSeqs !== null) scheduleSql();
   render();
   if (selected !== null) {
     const current = deliveries.find((o) => o.seq === selected);
@@ -184,7 +215,9 @@ function connect(after) {
 }
 
 async function start() {
-  document.getElementById("filters").addEventListener("input", render);
+  document.getElementById("filters").addEventListener("input", (e) => {
+    if (e.target.id === "f-sql") scheduleSql(); else render();
+  });
   // the deliveries so far, a page at a time (the receiver builds each page off its loop)
   let next = 0;
   for (;;) {
