@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 if TYPE_CHECKING:
     from pytest_cloudevents import faults, platforms, retry
     from pytest_cloudevents.config import Options
+    from pytest_cloudevents.criteria import filters
     from pytest_cloudevents.criteria.cesql import sql
     from pytest_cloudevents.criteria.match import match
     from pytest_cloudevents.criteria.schema import matches_schema
@@ -54,6 +55,7 @@ _WHERE: Final[dict[str, tuple[str, str | None]]] = {
     "assert_undelivered": ("pytest_cloudevents.send.assertions", "assert_undelivered"),
     "event_dict": ("pytest_cloudevents.wire", "event_to_json"),
     "faults": ("pytest_cloudevents.faults", None),
+    "filters": ("pytest_cloudevents.criteria.filters", None),
     "invalid_messages": ("pytest_cloudevents.testing.catalogue", "invalid_messages"),
     "match": ("pytest_cloudevents.criteria.match", "match"),
     "matches_schema": ("pytest_cloudevents.criteria.schema", "matches_schema"),
@@ -100,6 +102,7 @@ __all__ = [
     "assert_undelivered",
     "event_dict",
     "faults",
+    "filters",
     "invalid_messages",
     "match",
     "matches_schema",

@@ -9,6 +9,7 @@ import re
 from datetime import datetime, timezone
 from typing import Final, Literal, final
 
+from pytest_cloudevents.criteria.filters import Filter, from_trigger
 from pytest_cloudevents.delivery.answers import Settled
 from pytest_cloudevents.delivery.exchange import Request
 from pytest_cloudevents.delivery.ingress import Refusal
@@ -56,7 +57,10 @@ class Knative(IngressBase):
     - `dead_letter`: True reports the dead-lettered event, a URL also sends it there;
     - `format`: "binary" (the default) or "json" (structured), as `delivery.format`;
     - `kind`: "trigger" (a broker's: a 2xx body that is no CloudEvent is retried) or
-      "subscription" (a channel's: such a body is ignored).
+      "subscription" (a channel's: such a body is ignored);
+    - `trigger`: the Trigger's filter, as a manifest (`filters.from_trigger` takes it) or a
+      `filters` filter: an event it does not pass is not delivered ("dropped": the broker's
+      filter answers 200 and sends nothing).
     """
 
     name = "knative"
@@ -75,6 +79,7 @@ class Knative(IngressBase):
         dead_letter: bool | str = False,
         format: Literal["binary", "json"] = "binary",
         kind: Literal["trigger", "subscription"] = "trigger",
+        trigger: object = None,
     ) -> None:
         for what, value in (("namespace", namespace), ("broker", broker)):
             if not isinstance(value, str) or not _NAME.fullmatch(value):
@@ -104,6 +109,10 @@ class Knative(IngressBase):
         if kind not in ("trigger", "subscription"):
             raise ValueError(f"kind is 'trigger' or 'subscription', not {kind!r}")
         self.kind = kind
+        #: the Trigger's filter (`trigger=`: a manifest, or a `filters` filter), or None
+        self.filter: Filter | None = None
+        if trigger is not None:
+            self.filter = trigger if isinstance(trigger, Filter) else from_trigger(trigger)
 
     # -- ingress: the broker -------------------------------------------------------------
 
@@ -214,6 +223,11 @@ class Knative(IngressBase):
 
     def plan(self, event: EventLike, target: str) -> Plan:
         """The delivery of `event` to the subscriber at `target`."""
+        result = Delivered(self.name, target, "dropped")
+        if self.filter is not None and not self.filter.matches(event):
+            why = "; ".join(self.filter.explain(event)) or repr(self.filter)
+            result.reason = f"the Trigger's filter does not pass the event ({why})"
+            return result
         attributes = attributes_of(event)
         added: dict[str, object] = {}
         if "knativearrivaltime" not in attributes:
@@ -231,7 +245,6 @@ class Knative(IngressBase):
             body,
             timeout=self.timeout,
         )
-        result = Delivered(self.name, target, "dropped")
         clock = 0.0
         last: Response | None = None
         for number in range(1, self.retry + 2):
