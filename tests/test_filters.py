@@ -37,13 +37,13 @@ metadata:
 spec:
   broker: default
   filters:
-    - cesql: "source LIKE '%commerce%' AND type IN ('order.created', 'order.updated', 'order.canceled')"  # noqa: E501
+    - cesql: "source LIKE '%commerce%' AND type IN ('order.created', 'order.updated', 'order.canceled')"
   subscriber:
     ref:
       apiVersion: serving.knative.dev/v1
       kind: Service
       name: my-service
-"""
+"""  # noqa: E501
 
 factory = EventFactory(seed=11)
 
