@@ -692,8 +692,10 @@ def cesql_evaluation(n: int = 20_000, rounds: int = 15) -> None:
             and "subject" in e.get_attributes()
         ),
         "source LIKE '%commerce%' AND type IN ('order.created', 'com.example.order.created')": (
-            lambda e: "commerce" in e.get_attributes()["source"]
-            and e.get_attributes()["type"] in ("order.created", "com.example.order.created")
+            lambda e: (
+                "commerce" in e.get_attributes()["source"]
+                and e.get_attributes()["type"] in ("order.created", "com.example.order.created")
+            )
         ),
     }
     for text, predicate in filters.items():

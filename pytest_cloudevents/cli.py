@@ -50,6 +50,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--advertise-host", help="the host name to show in the printed URL")
     serve.add_argument("--lax", action="store_true", help="accept MUST violations as warnings")
     serve.add_argument(
+        "--strict-extensions",
+        action="store_true",
+        help="reject events that break a MUST rule of a documented extension (default: warn)",
+    )
+    serve.add_argument(
         "--ack-status",
         type=int,
         default=default("ack_status"),
@@ -159,6 +164,7 @@ def _serve(args: argparse.Namespace) -> int:
             port=args.port,
             advertise_host=args.advertise_host,
             strict=not args.lax,
+            extensions="strict" if args.strict_extensions else "warn",
             ack_status=args.ack_status,
             max_body=args.max_body,
             control_prefix=args.control_prefix,

@@ -60,6 +60,13 @@ DEFAULTS: Final[Mapping[str, Default]] = {
         marker=True,
     ),
     "seed": Default(0, "seed of the test's factories and flaky faults", marker=True),
+    "extensions": Default(
+        "warn",
+        "the documented extensions' rules: warn (SHOULD), or strict (their MUST rules reject)",
+        ini="cloudevents_extensions",
+        marker=True,
+        serve="--strict-extensions",
+    ),
     "host": Default("127.0.0.1", "address receivers bind to (loopback only)", serve="--host"),
     "serve_port": Default(8080, "port of the standalone receiver", serve="--port"),
     "control_prefix": Default(
@@ -89,6 +96,7 @@ class OptionKeywords(TypedDict, total=False):
     max_body: int
     check_rejected: bool
     seed: int
+    extensions: str
 
 
 @final
@@ -101,7 +109,9 @@ class Options:
     - `wait_timeout`: default seconds for `wait_for` and `assert_received` (5.0);
     - `max_body`: bodies over this many bytes are rejected with 413 (10 MiB);
     - `check_rejected`: fail the test on rejected deliveries it never looked at;
-    - `seed`: the default seed of `flaky` faults (the plugin passes the test's seed).
+    - `seed`: the default seed of `flaky` faults (the plugin passes the test's seed);
+    - `extensions`: "warn" (the documented extensions' rules are SHOULD-level warnings) or
+      "strict" (the rules they state as MUST reject the delivery).
     """
 
     strict: bool = default("strict")
@@ -110,6 +120,7 @@ class Options:
     max_body: int = default("max_body")
     check_rejected: bool = default("check_rejected")
     seed: int = default("seed")
+    extensions: str = default("extensions")
 
     def __post_init__(self) -> None:
         check_bool("strict", self.strict)
@@ -118,6 +129,11 @@ class Options:
         object.__setattr__(self, "wait_timeout", check_seconds("wait_timeout", self.wait_timeout))
         check_whole("max_body (bytes)", self.max_body, minimum=1)
         check_whole("seed", self.seed)
+        if self.extensions not in ("warn", "strict"):
+            raise ValueError(
+                f"extensions is 'warn' (the extensions' rules as warnings) or 'strict' (their"
+                f" MUST rules reject), not {self.extensions!r}"
+            )
 
     def merged(self, settings: Mapping[str, Any]) -> Options:
         """A copy with `settings` applied; an unknown name raises TypeError naming the

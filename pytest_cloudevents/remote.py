@@ -124,7 +124,9 @@ class RemoteRule(Rule):
 
 #: Settings a standalone receiver fixes when it starts (`serve --lax`, `--ack-status`,
 #: `--max-body`): a RemoteReceiver refuses to change them.
-REMOTE_SETTINGS: Final[frozenset[str]] = frozenset({"strict", "ack_status", "max_body"})
+REMOTE_SETTINGS: Final[frozenset[str]] = frozenset(
+    {"strict", "ack_status", "max_body", "extensions"}
+)
 
 
 @final

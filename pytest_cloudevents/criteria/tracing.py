@@ -3,30 +3,13 @@ distributed-tracing extension): a `traceparent` in the same trace as a given eve
 
 from __future__ import annotations
 
-import re
-from typing import Any, Final
+from typing import Any
 
 from pytest_cloudevents.criteria.match import Criterion
 from pytest_cloudevents.events import attribute_of, is_event
+from pytest_cloudevents.spec.syntax import parse_traceparent
 
 __all__ = ["parse_traceparent", "same_trace"]
-
-_TRACEPARENT: Final[re.Pattern[str]] = re.compile(
-    r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?"
-)
-
-
-def parse_traceparent(value: object) -> tuple[str, str] | None:
-    """(trace id, parent id) of a valid `traceparent` header value, else None."""
-    if not isinstance(value, str):
-        return None
-    found = _TRACEPARENT.fullmatch(value.strip())
-    if found is None:
-        return None
-    version, trace, parent, _, rest = found.groups()
-    if version == "ff" or (version == "00" and rest) or set(trace) == {"0"} or set(parent) == {"0"}:
-        return None
-    return trace, parent
 
 
 class _SameTrace(Criterion):

@@ -257,7 +257,9 @@ class DeliveryApp:
                 return self._refuse(track, made.code, made.message)
             if made is not None:
                 headers, body, added = made.headers, made.body, made.warnings
-        decoded = decode(headers, body, strict=options.strict, max_body=limit)
+        decoded = decode(
+            headers, body, strict=options.strict, max_body=limit, extensions=options.extensions
+        )
         found["mode"], found["warnings"] = decoded.mode, decoded.warnings
         if decoded.violations:
             found["violations"] = decoded.violations

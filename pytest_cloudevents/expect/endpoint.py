@@ -13,14 +13,15 @@ from typing import TYPE_CHECKING, Any, Protocol, final, runtime_checkable
 
 from pytest_cloudevents.config import Options
 from pytest_cloudevents.criteria.match import Matcher, closest, combine
-from pytest_cloudevents.events import CloudEvent, attributes_of
+from pytest_cloudevents.events import CloudEvent, attribute_of, attributes_of
+from pytest_cloudevents.expect.ordering import ORDER_BY, ORDER_PER, disorder
 from pytest_cloudevents.expect.uniqueness import duplicate_groups, reuses
 from pytest_cloudevents.faults.kinds import Fault
 from pytest_cloudevents.faults.rules import Rule, When
 from pytest_cloudevents.recording.delivery import Delivery
 from pytest_cloudevents.recording.log import INDEXED
 from pytest_cloudevents.recording.store import Handler, Recording
-from pytest_cloudevents.spec.codes import MUST_CODES, POLICY_CODES
+from pytest_cloudevents.spec.codes import EXTENSION_CODES, MUST_CODES, POLICY_CODES
 from pytest_cloudevents.validate import check_bool, check_seconds, check_whole
 
 if TYPE_CHECKING:
@@ -161,6 +162,14 @@ class Endpoint(Protocol):
     def assert_unique(self, *, retries: bool = True) -> None:
         """Fail when two different events share source + id."""
 
+    def sequence_of(self, source: str) -> list[str]:
+        """The `sequence` values of the accepted events from `source`."""
+
+    def assert_ordered(
+        self, match: MatchArg = None, *, by: str = "sequence", per: str = "source", **criteria: Any
+    ) -> None:
+        """Fail when events go backwards in `by` within a `per` group."""
+
     def inject(self, fault: Fault, *, times: int | None = None, when: When = None) -> Rule:
         """Add a fault rule."""
 
@@ -266,6 +275,39 @@ class Sink:
             head = f"{len(found)} event(s) reuse a source + id:" if retries else "re-sent events:"
             raise AssertionError(head + "\n" + "\n".join(f"  {r}" for r in found))
 
+    def sequence_of(self, source: str) -> list[str]:
+        """The `sequence` extension's values of the accepted events from `source`, in
+        arrival order (events without one are left out)."""
+        if not isinstance(source, str):
+            raise TypeError(f"sequence_of takes the source as a string, not {source!r}")
+        values = []
+        for event in self.events:
+            if attribute_of(event, "source") == source:
+                value = attribute_of(event, "sequence")
+                if value is not None:
+                    values.append(str(value))
+        return values
+
+    def assert_ordered(
+        self, match: MatchArg = None, *, by: str = "sequence", per: str = "source", **criteria: Any
+    ) -> None:
+        """Fail when the accepted events (those that meet `match`/`criteria`, if given) go
+        backwards in `by` ("sequence", compared as the extension's orderable strings, or
+        "time") within each group of `per` ("source" or "partitionkey"), in arrival order;
+        an event without `by` fails too. An equal value (a retry) is in order."""
+        __tracebackhide__ = True
+        if by not in ORDER_BY:
+            raise ValueError(f"by is one of {list(ORDER_BY)}, not {by!r}")
+        if per not in ORDER_PER:
+            raise ValueError(f"per is one of {list(ORDER_PER)}, not {per!r}")
+        chosen = self.events if match is None and not criteria else self.matching(match, **criteria)
+        lines = disorder(chosen, by=by, per=per)
+        if lines:
+            raise AssertionError(
+                f"{len(lines)} of {len(chosen)} event(s) out of {by} order per {per}:\n"
+                + "\n".join(f"  {line}" for line in lines)
+            )
+
     # -- waiting and asserting -----------------------------------------------------------
 
     def wait_for(
@@ -356,8 +398,8 @@ class Sink:
         after-test check does not fail the test for them.
         """
         __tracebackhide__ = True
-        if code is not None and code not in MUST_CODES | POLICY_CODES:
-            known = sorted(MUST_CODES | POLICY_CODES)
+        if code is not None and code not in MUST_CODES | POLICY_CODES | EXTENSION_CODES:
+            known = sorted(MUST_CODES | POLICY_CODES | EXTENSION_CODES)
             raise ValueError(f"{code!r} is not a violation code; use one of {known}")
         if count is not None:
             check_whole("count", count, minimum=0)

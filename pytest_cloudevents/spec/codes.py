@@ -10,6 +10,7 @@ from typing import Final
 
 __all__ = [
     "CODES",
+    "EXTENSION_CODES",
     "MUST_CODES",
     "POLICY_CODES",
     "SHOULD_CODES",
@@ -37,11 +38,16 @@ class Code:
     envelope: bool = False
     spec: bool = True
     status: int = 400
+    #: a rule of a documented extension (SHOULD unless `extensions="strict"`)
+    extension: bool = False
 
     @property
     def kind(self) -> str:
-        """`spec` (a rule of the CloudEvents spec), `policy` (the receiver's own) or
-        `contract` (a JSON Schema the receiver was given)."""
+        """`spec` (a rule of the CloudEvents spec), `extension` (of a documented
+        extension), `policy` (the receiver's own) or `contract` (a JSON Schema the receiver
+        was given)."""
+        if self.extension:
+            return "extension"
         if self.spec:
             return "spec"
         return "contract" if self.level is Level.MUST and not self.envelope else "policy"
@@ -97,6 +103,21 @@ CODES: Final[Mapping[str, Code]] = {
     "extension-name-too-long": Code(Level.SHOULD),
     "type-not-reverse-dns": Code(Level.SHOULD),
     "event-over-64kb": Code(Level.SHOULD),
+    # the documented extensions (cloudevents/extensions/): SHOULD by default, their MUST
+    # rules reject with Options(extensions="strict")
+    "extension-time-not-rfc3339": Code(Level.SHOULD, extension=True),
+    "expirytime-before-time": Code(Level.SHOULD, extension=True),
+    "sampledrate-not-positive": Code(Level.SHOULD, extension=True),
+    "severitytext-empty": Code(Level.SHOULD, extension=True),
+    "severitytext-not-uppercase": Code(Level.SHOULD, extension=True),
+    "severitynumber-negative": Code(Level.SHOULD, extension=True),
+    "deprecated-not-boolean": Code(Level.SHOULD, extension=True),
+    "deprecationsunset-before-from": Code(Level.SHOULD, extension=True),
+    "deprecationmigration-not-uri": Code(Level.SHOULD, extension=True),
+    "sequence-empty": Code(Level.SHOULD, extension=True),
+    "partitionkey-empty": Code(Level.SHOULD, extension=True),
+    "dataref-not-uri-reference": Code(Level.SHOULD, extension=True),
+    "traceparent-invalid": Code(Level.SHOULD, extension=True),
     # a platform changed the message (Dapr wrapped a binary-mode event in its envelope)
     "platform-wrapped": Code(Level.SHOULD, spec=False),
 }
@@ -112,6 +133,11 @@ POLICY_CODES: Final[frozenset[str]] = frozenset(
 #: Every code a SHOULD rule can produce (a closed list).
 SHOULD_CODES: Final[frozenset[str]] = frozenset(
     name for name, code in CODES.items() if code.level is Level.SHOULD
+)
+
+#: The codes of the documented extensions' rules (they reject with extensions="strict").
+EXTENSION_CODES: Final[frozenset[str]] = frozenset(
+    name for name, code in CODES.items() if code.extension
 )
 
 #: When a delivery breaks several rules, the status of the first of these that applies.

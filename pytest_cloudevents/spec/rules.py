@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from pytest_cloudevents.spec.codes import CODES, Level
+from pytest_cloudevents.spec.extensions import EXTENSION_ATTRIBUTES, RELATIONAL, check_extensions
 from pytest_cloudevents.spec.syntax import (
     NONCHARACTERS,
     is_absolute_uri,
@@ -201,8 +202,10 @@ _VARYING: Final[frozenset[str]] = frozenset({"id", "time"})
 _REQUIRED_SET: Final[frozenset[str]] = frozenset(REQUIRED)
 
 
-def check_attributes(attributes: Mapping[str, Any]) -> list[Violation]:
-    """Check one event's raw context attributes against the core specification.
+def check_attributes(attributes: Mapping[str, Any], *, extensions: str = "warn") -> list[Violation]:
+    """Check one event's raw context attributes against the core specification and the
+    documented extensions (`extensions`: "warn", their rules as SHOULD; "strict", their
+    MUST rules as MUST).
 
     `attributes` must not contain `data` or `data_base64` members (the wire layer takes
     them out); a `None` value means the attribute is unset, as JSON `null` does.
@@ -210,7 +213,7 @@ def check_attributes(attributes: Mapping[str, Any]) -> list[Violation]:
     """
     if _seen_clean(attributes):
         return []
-    found = _check_all(attributes)
+    found = _check_all(attributes, extensions == "strict")
     if not found and attributes.get("specversion") == "1.0":
         for name, value in attributes.items():
             if type(value) is str and name not in _VARYING:
@@ -233,7 +236,7 @@ def _seen_clean(attributes: Mapping[str, Any]) -> bool:
         if type(value) is not str:
             return False
         values = _CLEAN.get(name)
-        if values is not None and value in values:
+        if values is not None and value in values and name not in RELATIONAL:
             continue
         if name == "id":
             if not value or _FORBIDDEN_CHAR.search(value) is not None:
@@ -246,7 +249,7 @@ def _seen_clean(attributes: Mapping[str, Any]) -> bool:
     return True
 
 
-def _check_all(attributes: Mapping[str, Any]) -> list[Violation]:
+def _check_all(attributes: Mapping[str, Any], strict_extensions: bool = False) -> list[Violation]:
     attrs = {k: v for k, v in attributes.items() if v is not None}
     out: list[Violation] = []
 
@@ -343,9 +346,13 @@ def _check_all(attributes: Mapping[str, Any]) -> list[Violation]:
             )
         out += found
 
+    documented = False
     for name, value in attrs.items():
         if name not in known:
             out += _check_extension(name, value)
+            documented = documented or name in EXTENSION_ATTRIBUTES
+    if documented:
+        out += [Violation(*broken) for broken in check_extensions(attrs, strict=strict_extensions)]
     return out
 
 

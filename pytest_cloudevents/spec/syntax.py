@@ -7,7 +7,14 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Final
 
-__all__ = ["NONCHARACTERS", "is_absolute_uri", "is_media_type", "is_uri_reference", "parse_time"]
+__all__ = [
+    "NONCHARACTERS",
+    "is_absolute_uri",
+    "is_media_type",
+    "is_uri_reference",
+    "parse_time",
+    "parse_traceparent",
+]
 
 #: RFC 7230 `token` characters, the alphabet of media type names and parameter names.
 _TOKEN: Final[str] = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
@@ -109,3 +116,22 @@ def is_absolute_uri(value: str) -> bool:
     """True when `value` is an absolute URI: a scheme, then a valid URI-reference."""
     scheme, sep, _ = value.partition(":")
     return bool(sep) and _SCHEME.fullmatch(scheme) is not None and is_uri_reference(value)
+
+
+_TRACEPARENT: Final[re.Pattern[str]] = re.compile(
+    r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?"
+)
+
+
+def parse_traceparent(value: object) -> tuple[str, str] | None:
+    """(trace id, parent id) of a valid W3C Trace Context `traceparent` value, else None
+    (version ff, extra fields on version 00, and all-zero ids are invalid)."""
+    if not isinstance(value, str):
+        return None
+    found = _TRACEPARENT.fullmatch(value.strip())
+    if found is None:
+        return None
+    version, trace, parent, _, rest = found.groups()
+    if version == "ff" or (version == "00" and rest) or set(trace) == {"0"} or set(parent) == {"0"}:
+        return None
+    return trace, parent

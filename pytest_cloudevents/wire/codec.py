@@ -63,7 +63,12 @@ class Decoded:
 
 
 def decode(
-    headers: Mapping[str, str], body: bytes, *, strict: bool = True, max_body: int | None = None
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    strict: bool = True,
+    max_body: int | None = None,
+    extensions: str = "warn",
 ) -> Decoded:
     """Decode one HTTP message (request or response) into CloudEvents.
 
@@ -103,20 +108,22 @@ def decode(
             return Decoded(None, violations=[refused])
         raw, problems = decode_json_body(body, batch=mode == "batch", max_body=max_body)
     decoded = Decoded(mode, raw=raw)
-    _finish(decoded, problems, strict=strict)
+    _finish(decoded, problems, strict=strict, extensions=extensions)
     return decoded
 
 
-def _finish(decoded: Decoded, problems: list[Violation], *, strict: bool) -> None:
+def _finish(
+    decoded: Decoded, problems: list[Violation], *, strict: bool, extensions: str = "warn"
+) -> None:
     """Check every raw event, sort violations from warnings, build the SDK events."""
     raws = decoded.raw
     if len(raws) == 1:  # checked once, here: the loop below reuses it
-        checked = [check_attributes(raws[0].attributes)]
+        checked = [check_attributes(raws[0].attributes, extensions=extensions)]
         if not problems and not checked[0] and raws[0].size <= MAX_EVENT_SIZE:
             decoded.events = [build(raws[0].attributes, raws[0].data)]  # one clean event
             return
     else:
-        checked = [check_attributes(raw.attributes) for raw in raws]
+        checked = [check_attributes(raw.attributes, extensions=extensions) for raw in raws]
     musts = [p for p in problems if p.level is Level.MUST]
     decoded.warnings += [p for p in problems if p.level is Level.SHOULD]
     many = decoded.mode == "batch"
