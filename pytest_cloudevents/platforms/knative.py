@@ -29,6 +29,7 @@ from pytest_cloudevents.platforms.contract import (
 )
 from pytest_cloudevents.platforms.durations import seconds_of
 from pytest_cloudevents.spec.rules import Violation
+from pytest_cloudevents.spec.syntax import whole_number
 from pytest_cloudevents.validate import check_whole
 from pytest_cloudevents.wire import encode
 from pytest_cloudevents.wire.message import Answer
@@ -161,7 +162,7 @@ class Knative(IngressBase):
     def stored(self, events: list[CloudEvent], request: Request) -> list[CloudEvent] | Refusal:
         out = []
         for event in events:
-            ttl = _ttl_of(attributes_of(event).get("knativebrokerttl"))
+            ttl = whole_number(attributes_of(event).get("knativebrokerttl"))
             ttl = MAX_TTL if ttl is None else max(ttl - 1, 0)
             if ttl <= 0:
                 return Refusal(
@@ -314,16 +315,6 @@ _REFUSED: Final[dict[str, int]] = {
     "method-not-allowed": 405,
     "unauthorized": 401,
 }
-
-
-def _ttl_of(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    return None
 
 
 #: `platforms.knative(...)`: Knative with its defaults (broker `default/default`; without

@@ -22,6 +22,7 @@ from pytest_cloudevents.spec.syntax import (
     is_uri_reference,
     parse_time,
     parse_traceparent,
+    whole_number,
 )
 
 __all__ = ["EXTENSION_ATTRIBUTES", "RELATIONAL", "Broken", "check_extensions"]
@@ -47,16 +48,6 @@ EXTENSION_ATTRIBUTES: Final[frozenset[str]] = frozenset(
 )
 #: Attributes whose rule reads another attribute (so no value of theirs is clean alone).
 RELATIONAL: Final[frozenset[str]] = frozenset({"expirytime", "deprecationsunset"})
-
-
-def _integer(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
-        return int(value)
-    return None
 
 
 def _time(value: Any) -> Any:
@@ -96,7 +87,7 @@ def check_extensions(attributes: Mapping[str, Any], *, strict: bool) -> list[Bro
             Level.SHOULD,
         )
     if "sampledrate" in attributes:
-        rate = _integer(attributes["sampledrate"])
+        rate = whole_number(attributes["sampledrate"])
         if rate is None or rate <= 0:
             add(
                 "sampledrate-not-positive",
@@ -123,7 +114,7 @@ def check_extensions(attributes: Mapping[str, Any], *, strict: bool) -> list[Bro
                 Level.SHOULD,
             )
     if "severitynumber" in attributes:
-        number = _integer(attributes["severitynumber"])
+        number = whole_number(attributes["severitynumber"])
         if number is None or number < 0:
             add(
                 "severitynumber-negative",

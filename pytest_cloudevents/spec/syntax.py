@@ -14,6 +14,7 @@ __all__ = [
     "is_uri_reference",
     "parse_time",
     "parse_traceparent",
+    "whole_number",
 ]
 
 #: RFC 7230 `token` characters, the alphabet of media type names and parameter names.
@@ -135,3 +136,15 @@ def parse_traceparent(value: object) -> tuple[str, str] | None:
     if version == "ff" or (version == "00" and rest) or set(trace) == {"0"} or set(parent) == {"0"}:
         return None
     return trace, parent
+
+
+def whole_number(value: object) -> int | None:
+    """An attribute value as an integer: an int, or the decimal string binary mode carries
+    it as (`"30"`, `"-1"`); None for anything else (a boolean included)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        return int(value)
+    return None

@@ -224,6 +224,20 @@ def _arithmetic(operator: str, left: int, right: int, errors: list[EvalError]) -
     return left - right * quotient  # the sign of the dividend
 
 
+def _operands(
+    left: Node, right: Node, attributes: Mapping[str, Value], errors: list[EvalError]
+) -> tuple[Value, Value] | None:
+    """Both operands, left first; None as soon as one errs (fail fast)."""
+    count = len(errors)
+    a = left(attributes, errors)
+    if len(errors) > count:
+        return None
+    b = right(attributes, errors)
+    if len(errors) > count:
+        return None
+    return a, b
+
+
 def binary(operator: str, left: Node, right: Node) -> Node:
     """An arithmetic, comparison or logic operator."""
     if operator in ("AND", "OR"):
@@ -255,13 +269,10 @@ def binary(operator: str, left: Node, right: Node) -> Node:
 
         def arithmetic(attributes: Mapping[str, Value], errors: list[EvalError]) -> Value:
             count = len(errors)
-            a = left(attributes, errors)
-            if len(errors) > count:
+            both = _operands(left, right, attributes, errors)
+            if both is None:
                 return 0
-            b = right(attributes, errors)
-            if len(errors) > count:
-                return 0
-            x, y = cast(a, "Integer", errors), cast(b, "Integer", errors)
+            x, y = cast(both[0], "Integer", errors), cast(both[1], "Integer", errors)
             if len(errors) > count:
                 return 0
             return _arithmetic(operator, int(x), int(y), errors)
@@ -277,13 +288,10 @@ def binary(operator: str, left: Node, right: Node) -> Node:
 
         def ordering(attributes: Mapping[str, Value], errors: list[EvalError]) -> Value:
             count = len(errors)
-            a = left(attributes, errors)
-            if len(errors) > count:
+            both = _operands(left, right, attributes, errors)
+            if both is None:
                 return False
-            b = right(attributes, errors)
-            if len(errors) > count:
-                return False
-            x, y = cast(a, "Integer", errors), cast(b, "Integer", errors)
+            x, y = cast(both[0], "Integer", errors), cast(both[1], "Integer", errors)
             return False if len(errors) > count else order(int(x), int(y))
 
         return ordering
@@ -291,12 +299,10 @@ def binary(operator: str, left: Node, right: Node) -> Node:
 
     def equality(attributes: Mapping[str, Value], errors: list[EvalError]) -> Value:
         count = len(errors)
-        a = left(attributes, errors)
-        if len(errors) > count:
+        both = _operands(left, right, attributes, errors)
+        if both is None:
             return False
-        b = right(attributes, errors)
-        if len(errors) > count:
-            return False
+        a, b = both
         x = cast(a, type_name(b), errors)  # ambiguous: the right operand's type decides
         if len(errors) > count:
             return False
