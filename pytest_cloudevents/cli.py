@@ -50,6 +50,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--advertise-host", help="the host name to show in the printed URL")
     serve.add_argument("--lax", action="store_true", help="accept MUST violations as warnings")
     serve.add_argument(
+        "--spec",
+        choices=["1.0.2", "1.0.3-wip"],
+        default="1.0.2",
+        help="the CloudEvents text to check: 1.0.2, or the 1.0.3-wip working draft",
+    )
+    serve.add_argument(
         "--strict-extensions",
         action="store_true",
         help="reject events that break a MUST rule of a documented extension (default: warn)",
@@ -165,6 +171,7 @@ def _serve(args: argparse.Namespace) -> int:
             advertise_host=args.advertise_host,
             strict=not args.lax,
             extensions="strict" if args.strict_extensions else "warn",
+            spec=args.spec,
             ack_status=args.ack_status,
             max_body=args.max_body,
             control_prefix=args.control_prefix,

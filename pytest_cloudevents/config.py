@@ -60,6 +60,13 @@ DEFAULTS: Final[Mapping[str, Default]] = {
         marker=True,
     ),
     "seed": Default(0, "seed of the test's factories and flaky faults", marker=True),
+    "spec": Default(
+        "1.0.2",
+        "the CloudEvents text the receiver checks: 1.0.2, or the 1.0.3-wip working draft",
+        ini="cloudevents_spec",
+        marker=True,
+        serve="--spec",
+    ),
     "extensions": Default(
         "warn",
         "the documented extensions' rules: warn (SHOULD), or strict (their MUST rules reject)",
@@ -82,6 +89,10 @@ DEFAULTS: Final[Mapping[str, Default]] = {
 }
 
 
+#: The CloudEvents texts a receiver checks against.
+SPECS: Final[tuple[str, ...]] = ("1.0.2", "1.0.3-wip")
+
+
 def default(name: str) -> Any:
     """The default of setting `name` (see `DEFAULTS`)."""
     return DEFAULTS[name].value
@@ -96,6 +107,7 @@ class OptionKeywords(TypedDict, total=False):
     max_body: int
     check_rejected: bool
     seed: int
+    spec: str
     extensions: str
 
 
@@ -110,6 +122,8 @@ class Options:
     - `max_body`: bodies over this many bytes are rejected with 413 (10 MiB);
     - `check_rejected`: fail the test on rejected deliveries it never looked at;
     - `seed`: the default seed of `flaky` faults (the plugin passes the test's seed);
+    - `spec`: "1.0.2" (the released text) or "1.0.3-wip" (the working draft's rules too:
+      each attribute at most once; a body without a type is not assumed JSON);
     - `extensions`: "warn" (the documented extensions' rules are SHOULD-level warnings) or
       "strict" (the rules they state as MUST reject the delivery).
     """
@@ -120,6 +134,7 @@ class Options:
     max_body: int = default("max_body")
     check_rejected: bool = default("check_rejected")
     seed: int = default("seed")
+    spec: str = default("spec")
     extensions: str = default("extensions")
 
     def __post_init__(self) -> None:
@@ -129,6 +144,11 @@ class Options:
         object.__setattr__(self, "wait_timeout", check_seconds("wait_timeout", self.wait_timeout))
         check_whole("max_body (bytes)", self.max_body, minimum=1)
         check_whole("seed", self.seed)
+        if self.spec not in SPECS:
+            raise ValueError(
+                f"spec is one of {list(SPECS)} (the released text, or the working draft), not"
+                f" {self.spec!r}"
+            )
         if self.extensions not in ("warn", "strict"):
             raise ValueError(
                 f"extensions is 'warn' (the extensions' rules as warnings) or 'strict' (their"

@@ -125,7 +125,7 @@ class RemoteRule(Rule):
 #: Settings a standalone receiver fixes when it starts (`serve --lax`, `--ack-status`,
 #: `--max-body`): a RemoteReceiver refuses to change them.
 REMOTE_SETTINGS: Final[frozenset[str]] = frozenset(
-    {"strict", "ack_status", "max_body", "extensions"}
+    {"strict", "ack_status", "max_body", "extensions", "spec"}
 )
 
 

@@ -73,3 +73,20 @@ def test_every_curl_command_of_the_control_api_docs_works() -> None:
             assert done.returncode == 0 and status.startswith("2"), (command, done.stdout)
     finally:
         assert served.stop() == 0
+
+
+def test_the_reference_lists_every_code_with_its_version() -> None:
+    """docs/reference.md's "Codes" table is the code's `CODES`, row for row."""
+    from pytest_cloudevents.spec.codes import CODES
+
+    text = (ROOT / "docs" / "reference.md").read_text(encoding="utf-8")
+    rows = {
+        line.split("|")[1].strip().strip("`"): [c.strip() for c in line.split("|")[2:6]]
+        for line in text.splitlines()
+        if line.startswith("| `") and line.count("|") == 6
+    }
+    expected = {
+        name: [code.level.value, code.kind, str(code.status), code.version]
+        for name, code in CODES.items()
+    }
+    assert {k: v for k, v in rows.items() if k in CODES} == expected

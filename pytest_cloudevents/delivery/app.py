@@ -258,7 +258,12 @@ class DeliveryApp:
             if made is not None:
                 headers, body, added = made.headers, made.body, made.warnings
         decoded = decode(
-            headers, body, strict=options.strict, max_body=limit, extensions=options.extensions
+            headers,
+            body,
+            strict=options.strict,
+            max_body=limit,
+            extensions=options.extensions,
+            spec=options.spec,
         )
         found["mode"], found["warnings"] = decoded.mode, decoded.warnings
         if decoded.violations:

@@ -21,7 +21,7 @@ from pytest_cloudevents.faults.rules import Rule, When
 from pytest_cloudevents.recording.delivery import Delivery
 from pytest_cloudevents.recording.log import INDEXED
 from pytest_cloudevents.recording.store import Handler, Recording
-from pytest_cloudevents.spec.codes import EXTENSION_CODES, MUST_CODES, POLICY_CODES
+from pytest_cloudevents.spec.codes import DRAFT_CODES, EXTENSION_CODES, MUST_CODES, POLICY_CODES
 from pytest_cloudevents.validate import check_bool, check_seconds, check_whole
 
 if TYPE_CHECKING:
@@ -398,8 +398,9 @@ class Sink:
         after-test check does not fail the test for them.
         """
         __tracebackhide__ = True
-        if code is not None and code not in MUST_CODES | POLICY_CODES | EXTENSION_CODES:
-            known = sorted(MUST_CODES | POLICY_CODES | EXTENSION_CODES)
+        rejecting = MUST_CODES | DRAFT_CODES | POLICY_CODES | EXTENSION_CODES
+        if code is not None and code not in rejecting:
+            known = sorted(rejecting)
             raise ValueError(f"{code!r} is not a violation code; use one of {known}")
         if count is not None:
             check_whole("count", count, minimum=0)

@@ -10,6 +10,7 @@ from typing import Final
 
 __all__ = [
     "CODES",
+    "DRAFT_CODES",
     "EXTENSION_CODES",
     "MUST_CODES",
     "POLICY_CODES",
@@ -40,6 +41,8 @@ class Code:
     status: int = 400
     #: a rule of a documented extension (SHOULD unless `extensions="strict"`)
     extension: bool = False
+    #: the version of the spec (or "extensions") that brought the rule
+    version: str = "1.0.2"
 
     @property
     def kind(self) -> str:
@@ -103,28 +106,37 @@ CODES: Final[Mapping[str, Code]] = {
     "extension-name-too-long": Code(Level.SHOULD),
     "type-not-reverse-dns": Code(Level.SHOULD),
     "event-over-64kb": Code(Level.SHOULD),
+    # the 1.0.3 working draft (Receiver(spec="1.0.3-wip")): "Each context attribute MUST
+    # only appear at most once in a CloudEvent"
+    "attribute-repeated": Code(Level.MUST, version="1.0.3-wip"),
     # the documented extensions (cloudevents/extensions/): SHOULD by default, their MUST
     # rules reject with Options(extensions="strict")
-    "extension-time-not-rfc3339": Code(Level.SHOULD, extension=True),
-    "expirytime-before-time": Code(Level.SHOULD, extension=True),
-    "sampledrate-not-positive": Code(Level.SHOULD, extension=True),
-    "severitytext-empty": Code(Level.SHOULD, extension=True),
-    "severitytext-not-uppercase": Code(Level.SHOULD, extension=True),
-    "severitynumber-negative": Code(Level.SHOULD, extension=True),
-    "deprecated-not-boolean": Code(Level.SHOULD, extension=True),
-    "deprecationsunset-before-from": Code(Level.SHOULD, extension=True),
-    "deprecationmigration-not-uri": Code(Level.SHOULD, extension=True),
-    "sequence-empty": Code(Level.SHOULD, extension=True),
-    "partitionkey-empty": Code(Level.SHOULD, extension=True),
-    "dataref-not-uri-reference": Code(Level.SHOULD, extension=True),
-    "traceparent-invalid": Code(Level.SHOULD, extension=True),
+    "extension-time-not-rfc3339": Code(Level.SHOULD, extension=True, version="extensions"),
+    "expirytime-before-time": Code(Level.SHOULD, extension=True, version="extensions"),
+    "sampledrate-not-positive": Code(Level.SHOULD, extension=True, version="extensions"),
+    "severitytext-empty": Code(Level.SHOULD, extension=True, version="extensions"),
+    "severitytext-not-uppercase": Code(Level.SHOULD, extension=True, version="extensions"),
+    "severitynumber-negative": Code(Level.SHOULD, extension=True, version="extensions"),
+    "deprecated-not-boolean": Code(Level.SHOULD, extension=True, version="extensions"),
+    "deprecationsunset-before-from": Code(Level.SHOULD, extension=True, version="extensions"),
+    "deprecationmigration-not-uri": Code(Level.SHOULD, extension=True, version="extensions"),
+    "sequence-empty": Code(Level.SHOULD, extension=True, version="extensions"),
+    "partitionkey-empty": Code(Level.SHOULD, extension=True, version="extensions"),
+    "dataref-not-uri-reference": Code(Level.SHOULD, extension=True, version="extensions"),
+    "traceparent-invalid": Code(Level.SHOULD, extension=True, version="extensions"),
     # a platform changed the message (Dapr wrapped a binary-mode event in its envelope)
     "platform-wrapped": Code(Level.SHOULD, spec=False),
 }
 
-#: Every code a MUST rule of the spec can produce.
+#: Every code a MUST rule of the released spec (1.0.2) can produce.
 MUST_CODES: Final[frozenset[str]] = frozenset(
-    name for name, code in CODES.items() if code.level is Level.MUST and code.spec
+    name
+    for name, code in CODES.items()
+    if code.level is Level.MUST and code.spec and code.version == "1.0.2"
+)
+#: The codes of the working draft's rules (`spec="1.0.3-wip"`).
+DRAFT_CODES: Final[frozenset[str]] = frozenset(
+    name for name, code in CODES.items() if code.version == "1.0.3-wip"
 )
 #: The codes of the receiver's own policies (they reject like MUST rules).
 POLICY_CODES: Final[frozenset[str]] = frozenset(

@@ -149,9 +149,15 @@ def charset_of(content_type: str | None) -> str:
 
 
 def decode_binary(
-    headers: Mapping[str, str], body: bytes, max_body: int | None = None
+    headers: Mapping[str, str],
+    body: bytes,
+    max_body: int | None = None,
+    *,
+    assume_json: bool = True,
 ) -> tuple[list[RawEvent], list[Violation]]:
-    """A binary-mode message (lower-cased header names) as one raw event."""
+    """A binary-mode message (lower-cased header names) as one raw event; a body without a
+    Content-Type is read as JSON when it parses (1.0.2), or kept as bytes (`assume_json`
+    False: the 1.0.3 draft makes no assumption)."""
     content_type = headers.get("content-type")
     problems: list[Violation] = []
     attributes: dict[str, Any] = {}
@@ -183,7 +189,7 @@ def decode_binary(
         attributes[attr] = text
     if content_type and content_type.strip():
         attributes["datacontenttype"] = content_type.strip()
-    data, problem = _body_data(body, content_type, max_body)
+    data, problem = _body_data(body, content_type, max_body, assume_json)
     if problem is not None:
         problems.append(problem)
     return [
@@ -235,12 +241,14 @@ def unescape_header_value(value: str) -> tuple[str, str | None]:
 
 
 def _body_data(
-    body: bytes, content_type: str | None, max_body: int | None
+    body: bytes, content_type: str | None, max_body: int | None, assume_json: bool = True
 ) -> tuple[Any, Violation | None]:
     """A binary-mode body as a Python value, by its media type."""
     if not body:
         return None, None
     if not content_type or not content_type.strip():
+        if not assume_json:
+            return body, None
         # the binding gives no type to such a body: JSON when it parses, else opaque bytes
         try:
             return parse_body(body, bytes.decode, max_body), None

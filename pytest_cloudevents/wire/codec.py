@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
+from pytest_cloudevents.config import SPECS
 from pytest_cloudevents.events import CloudEvent, EventLike, build
 from pytest_cloudevents.spec.codes import Level
 from pytest_cloudevents.spec.rules import (
@@ -35,7 +36,11 @@ from pytest_cloudevents.wire.binding import (
     mode_of,
 )
 from pytest_cloudevents.wire.headers import Headers
-from pytest_cloudevents.wire.jsonformat import decode_json_body, encode_structured
+from pytest_cloudevents.wire.jsonformat import (
+    decode_json_body,
+    encode_structured,
+    repeated_members,
+)
 from pytest_cloudevents.wire.raw import RawEvent, WireMode
 
 __all__ = ["Decoded", "decode", "encode"]
@@ -69,6 +74,7 @@ def decode(
     strict: bool = True,
     max_body: int | None = None,
     extensions: str = "warn",
+    spec: str = "1.0.2",
 ) -> Decoded:
     """Decode one HTTP message (request or response) into CloudEvents.
 
@@ -94,8 +100,11 @@ def decode(
         raise TypeError(f"headers must be a mapping, not {type(headers).__name__}")
     content_type = lowered.get("content-type")
     mode = mode_of(content_type)
+    draft = spec == DRAFT
     if mode == "binary":
-        raw, problems = decode_binary(lowered, body, max_body)
+        raw, problems = decode_binary(lowered, body, max_body, assume_json=not draft)
+        if draft and isinstance(headers, Headers) and len(headers.pairs()) != len(headers):
+            problems += _repeated_headers(headers)
     else:
         mt = media_type(content_type)
         if not mt.endswith("+json"):
@@ -107,9 +116,38 @@ def decode(
             )
             return Decoded(None, violations=[refused])
         raw, problems = decode_json_body(body, batch=mode == "batch", max_body=max_body)
+        if draft and raw:
+            problems += [
+                Violation(
+                    "attribute-repeated",
+                    name,
+                    f"the attribute {name!r} appears more than once"
+                    + ("" if index is None else f" in event {index} of the batch")
+                    + " (CloudEvents 1.0.3-wip: each attribute appears at most once)",
+                )
+                for index, name in repeated_members(body, batch=mode == "batch")
+            ]
     decoded = Decoded(mode, raw=raw)
     _finish(decoded, problems, strict=strict, extensions=extensions)
     return decoded
+
+
+#: The working draft's name as `spec=` takes it.
+DRAFT: Final[str] = SPECS[-1]
+
+
+def _repeated_headers(headers: Headers) -> list[Violation]:
+    """The attributes a binary-mode message carries in more than one ce- header."""
+    names = [n.lower() for n, _ in headers.pairs() if n.lower().startswith("ce-")]
+    return [
+        Violation(
+            "attribute-repeated",
+            name[3:],
+            f"the header {name} appears {names.count(name)} times (CloudEvents 1.0.3-wip:"
+            " each attribute appears at most once); send one",
+        )
+        for name in sorted({n for n in names if names.count(n) > 1})
+    ]
 
 
 def _finish(

@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Final
 
 from pytest_cloudevents.events import EventLike, attributes_of, data_of
 from pytest_cloudevents.spec.rules import Violation
@@ -19,7 +19,13 @@ from pytest_cloudevents.wire.binding import (
 from pytest_cloudevents.wire.jsontext import JSONTextError, parse_body
 from pytest_cloudevents.wire.raw import RawEvent
 
-__all__ = ["decode_json_body", "encode_batch", "encode_structured", "event_to_json"]
+__all__ = [
+    "decode_json_body",
+    "encode_batch",
+    "encode_structured",
+    "event_to_json",
+    "repeated_members",
+]
 
 
 def decode_json_body(
@@ -174,3 +180,31 @@ def encode_batch(events: Iterable[EventLike]) -> tuple[dict[str, str], bytes]:
     documents = [event_to_json(e) for e in events]
     body = json.dumps(documents, separators=(",", ":"), allow_nan=False).encode()
     return {"content-type": f"{BATCH_JSON}; charset=utf-8"}, body
+
+
+_REPEATED: Final[str] = "\0repeated"  # a key no JSON member can collide with: it holds NUL
+
+
+def repeated_members(body: bytes, *, batch: bool) -> list[tuple[int | None, str]]:
+    """The attribute names an event object of a (parseable) structured or batch body
+    holds more than once, as (batch index or None, name): Python's JSON parser keeps the
+    last silently, so the body is read again with a hook that sees every member."""
+    found: list[tuple[int | None, str]] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        names = [k for k, _ in items]
+        if len(set(names)) == len(names):
+            return dict(items)
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        return {_REPEATED: repeated, **dict(items)}
+
+    try:
+        document = json.loads(body.decode("utf-8"), object_pairs_hook=pairs)
+    except (ValueError, UnicodeDecodeError):
+        return []
+    events = document if batch and isinstance(document, list) else [document]
+    for index, event in enumerate(events):
+        if isinstance(event, dict):
+            for name in event.get(_REPEATED, []):
+                found.append((index if batch else None, name))
+    return found
