@@ -537,3 +537,21 @@ def test_check_dapr_refuses_an_app_without_the_subscribe_endpoint(ce_receiver: R
     (row,) = check.rows
     assert row.case == "dapr-subscribe" and row.verdict == "fail" and "405" in row.note
     ce_receiver.reset()
+
+
+def test_dapr_reads_a_json_payload_within_the_decoders_bound(
+    make_ce_receiver: MakeReceiver,
+) -> None:
+    """The envelope's JSON data is parsed as the decoder parses JSON: bounded before it is
+    parsed (2x max_body); past the bound the payload is kept as text, never parsed."""
+    sidecar = make_ce_receiver(platform="dapr", max_body=4000)
+    small_containers = b"[" + b",".join([b"[]"] * 600) + b"]"  # cheap as text, dear parsed
+    answer = requests.post(
+        sidecar.publish_url(topic="o"),
+        data=small_containers,
+        headers={"Content-Type": "application/json"},
+        timeout=5,
+    )
+    assert answer.status_code == 204
+    (event,) = sidecar.wait_for(topic="o")
+    assert event.get_data() == small_containers.decode()

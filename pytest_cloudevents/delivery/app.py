@@ -250,9 +250,9 @@ class DeliveryApp:
                 return self._refuse(track, _ENCODING_CODES[inflated.problem], inflated.detail)
             body = found["body"] = inflated.body
         headers = request.headers
-        added: list[Violation] = []
+        added: list[Violation] | None = None
         if ingress is not None:
-            made = ingress.inbound(request, body)
+            made = ingress.inbound(request, body, limit)
             if isinstance(made, Refusal):
                 return self._refuse(track, made.code, made.message)
             if made is not None:

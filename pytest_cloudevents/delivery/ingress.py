@@ -10,8 +10,9 @@ which platform it serves:
    the platform refuses before reading anything), or None;
 2. `admit(request)`: the path, method and credentials, as a `Refusal` (recorded as a
    rejected delivery with its code) or None;
-3. `inbound(request, body)`: the message to decode in place of the request's (Dapr wraps a
-   payload that is not a CloudEvent in its envelope), or None to decode it as received;
+3. `inbound(request, body, max_body)`: the message to decode in place of the request's (Dapr
+   wraps a payload that is not a CloudEvent in its envelope), or None to decode it as
+   received; JSON it reads is bounded by `max_body` as the decoder bounds it;
 4. `stored(events, request)`: the events as the platform stores them (attributes it adds),
    or a `Refusal`;
 
@@ -63,7 +64,7 @@ class Ingress(Protocol):
 
     def admit(self, request: Request) -> Refusal | None: ...
 
-    def inbound(self, request: Request, body: bytes) -> Inbound | Refusal | None: ...
+    def inbound(self, request: Request, body: bytes, max_body: int) -> Inbound | Refusal | None: ...
 
     def stored(self, events: list[CloudEvent], request: Request) -> list[CloudEvent] | Refusal: ...
 

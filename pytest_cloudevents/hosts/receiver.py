@@ -69,10 +69,6 @@ class Receiver(Sink):
         **settings: Any,
     ) -> None:
         chosen, options_given = _platform_of(platform, dict(settings))
-        if chosen is not None and chosen.max_body is not None and "max_body" not in options_given:
-            base = options or Options()
-            if base.max_body == Options().max_body:  # the receiver's default: the platform's
-                options_given["max_body"] = chosen.max_body
         app = local_app(options, options_given, auth=auth, schemas=schemas, ingress=chosen)
         #: the platform whose ingress this receiver answers as, or None
         self.platform = chosen

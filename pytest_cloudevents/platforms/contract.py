@@ -284,8 +284,6 @@ class IngressBase:
     success = 202
     #: the methods the platform reads a message from
     methods: tuple[str, ...] = ("POST",)
-    #: the platform's request size limit (None: the receiver's `max_body`)
-    max_body: int | None = None
 
     def early(self, request: Request) -> Answer | None:
         """A request that carries no message, by a method the platform does not take, is
@@ -298,7 +296,7 @@ class IngressBase:
         """Everything is admitted."""
         return None
 
-    def inbound(self, request: Request, body: bytes) -> Inbound | Refusal | None:
+    def inbound(self, request: Request, body: bytes, max_body: int) -> Inbound | Refusal | None:
         """The message is decoded as received."""
         return None
 

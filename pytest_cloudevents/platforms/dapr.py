@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Final, Literal, final
 from urllib.parse import parse_qsl
 
+from pytest_cloudevents.config import default
 from pytest_cloudevents.delivery.answers import Settled
 from pytest_cloudevents.delivery.exchange import Request
 from pytest_cloudevents.delivery.ingress import Inbound, Refusal
@@ -36,10 +37,19 @@ from pytest_cloudevents.platforms.durations import seconds_of
 from pytest_cloudevents.spec.codes import Level
 from pytest_cloudevents.spec.rules import Violation
 from pytest_cloudevents.validate import check_whole
-from pytest_cloudevents.wire import Headers, event_to_json, media_type
+from pytest_cloudevents.wire import Headers, decode, event_to_json, media_type
+from pytest_cloudevents.wire.jsontext import JSONTextError, parse_body
 from pytest_cloudevents.wire.message import Answer
 
-__all__ = ["Dapr", "Route", "Subscription", "dapr", "envelope", "parse_subscriptions"]
+__all__ = [
+    "Dapr",
+    "Route",
+    "Subscription",
+    "dapr",
+    "discovered",
+    "envelope",
+    "parse_subscriptions",
+]
 
 STRUCTURED: Final[str] = "application/cloudevents+json"
 #: The type Dapr gives the envelope of a payload that is not a CloudEvent.
@@ -75,12 +85,39 @@ class Subscription:
         return str(self.metadata.get("rawPayload", "")).lower() == "true"
 
 
+#: What a JSON answer of an app may cost parsed (the client reads at most this much).
+_ANSWER_BOUND: Final[int] = default("max_response")
+
+
+def _json(body: bytes, max_body: int) -> Any:
+    """The JSON value of a body, bounded before it is parsed as the decoder bounds it;
+    ValueError when it is not acceptable JSON."""
+    try:
+        return parse_body(body, bytes.decode, max_body)
+    except (JSONTextError, UnicodeDecodeError) as exc:
+        raise ValueError(str(exc)) from None
+
+
+def discovered(response: Response) -> list[Subscription]:
+    """The subscriptions an app's answer to `GET /dapr/subscribe` declares (404: none);
+    ValueError for an answer Dapr cannot use."""
+    if response.status == 404:
+        return []
+    if response.status != 200:
+        raise ValueError(
+            f"/dapr/subscribe answered {response.status}: Dapr retries, then starts with"
+            " no subscriptions"
+        )
+    return parse_subscriptions(response.body)
+
+
 def parse_subscriptions(document: object) -> list[Subscription]:
     """The subscriptions of a `/dapr/subscribe` answer (a JSON array, as text, bytes or
     parsed); ValueError naming the entry that is malformed."""
     if isinstance(document, (bytes, str)):
+        raw = document.encode() if isinstance(document, str) else document
         try:
-            document = json.loads(document)
+            document = _json(raw, _ANSWER_BOUND)
         except ValueError as exc:
             raise ValueError(f"/dapr/subscribe answered something that is not JSON: {exc}") from exc
     if not isinstance(document, list):
@@ -134,6 +171,7 @@ def envelope(
     source: str,
     overrides: Mapping[str, str] = {},
     ttl: int | None = None,
+    max_body: int = _ANSWER_BOUND,
 ) -> dict[str, Any]:
     """The CloudEvent Dapr stores for a published payload that is not a CloudEvent
     (components-contrib `NewCloudEventsEnvelope`): JSON data parsed into `data` (kept as a
@@ -159,11 +197,10 @@ def envelope(
     if ttl is not None:
         event["expiration"] = format_time(now + timedelta(seconds=ttl))
     if kind == "application/json" or kind.endswith("+json"):
-        text = payload.decode("utf-8", "replace")
         try:
-            event["data"] = json.loads(text)
+            event["data"] = _json(payload, max_body)
         except ValueError:
-            event["data"] = text
+            event["data"] = payload.decode("utf-8", "replace")
     elif kind in _BINARY_TYPES:
         event["data_base64"] = b64(payload)
     else:
@@ -284,7 +321,7 @@ class Dapr(IngressBase):
         target = self._target(request)
         return target if isinstance(target, Refusal) else None
 
-    def inbound(self, request: Request, body: bytes) -> Inbound | Refusal | None:
+    def inbound(self, request: Request, body: bytes, max_body: int) -> Inbound | Refusal | None:
         target = self._target(request)
         if isinstance(target, Refusal):
             return target
@@ -315,10 +352,11 @@ class Dapr(IngressBase):
                 source="Dapr",
                 overrides=overrides,
                 ttl=ttl,
+                max_body=max_body,
             )
         elif kind == STRUCTURED:
             try:
-                parsed = json.loads(body)
+                parsed = _json(body, max_body)
             except ValueError:
                 return None  # the decoder names what is wrong with it
             if not isinstance(parsed, dict):
@@ -348,6 +386,7 @@ class Dapr(IngressBase):
                 source=self.app_id,
                 overrides=overrides,
                 ttl=ttl,
+                max_body=max_body,
             )
         return Inbound(
             Headers([("Content-Type", STRUCTURED)]), json.dumps(wrapped).encode(), warnings
@@ -383,14 +422,7 @@ class Dapr(IngressBase):
         response = client.exchange(
             Call("GET", "/dapr/subscribe", self._app_headers(), purpose="discovery"), to=app
         )
-        if response.status == 404:
-            return []
-        if response.status != 200:
-            raise ValueError(
-                f"/dapr/subscribe answered {response.status}: Dapr retries, then starts with"
-                " no subscriptions"
-            )
-        return parse_subscriptions(response.body)
+        return discovered(response)
 
     def _app_headers(self) -> list[tuple[str, str]]:
         headers = [("Content-Type", "application/json")]
@@ -431,7 +463,7 @@ class Dapr(IngressBase):
         if not 200 <= status <= 299:
             return "retry", f"{status}: retriable"
         try:
-            answer = json.loads(response.body) if response.body else None
+            answer = _json(response.body, _ANSWER_BOUND) if response.body else None
         except ValueError:
             return "success", "2xx with a body that is not JSON: success"
         if not isinstance(answer, dict):
@@ -462,17 +494,11 @@ class Dapr(IngressBase):
                 "GET", "/dapr/subscribe", self._app_headers(), purpose="discovery"
             )
             assert response is not None
-            if response.status == 404:
-                subscriptions = []
-            elif response.status != 200:
-                result.reason = f"/dapr/subscribe answered {response.status}"
+            try:
+                subscriptions = discovered(response)
+            except ValueError as exc:
+                result.reason = str(exc)
                 return result
-            else:
-                try:
-                    subscriptions = parse_subscriptions(response.body)
-                except ValueError as exc:
-                    result.reason = str(exc)
-                    return result
         chosen = next(
             (s for s in subscriptions if s.topic == topic and s.pubsubname == self.pubsub), None
         )
@@ -554,7 +580,7 @@ class Dapr(IngressBase):
             verdicts, reading, reason = dict.fromkeys(ids, "DROP"), "drop", "404: all dropped"
         elif response.status is not None and 200 <= response.status <= 299:
             try:
-                answer = json.loads(response.body)
+                answer = _json(response.body, _ANSWER_BOUND)
                 statuses = {
                     str(s.get("entryId")): s.get("status") or "RETRY"
                     for s in answer.get("statuses", [])
@@ -581,8 +607,6 @@ class Dapr(IngressBase):
         """Dropped, or sent to the subscription's `deadLetterTopic` as stored (Dapr marks
         nothing on a dead letter)."""
         if chosen.dead_letter_topic:
-            from pytest_cloudevents.wire import decode
-
             decoded = decode({"content-type": STRUCTURED}, json.dumps(dict(stored)).encode())
             result.dead_letter = decoded.events[0] if decoded.events else None
             result.verdict = "dead-lettered"

@@ -86,7 +86,6 @@ class EventGrid(IngressBase):
 
     name = "eventgrid"
     success = 200
-    max_body = MAX_REQUEST
 
     def __init__(
         self,
@@ -134,6 +133,13 @@ class EventGrid(IngressBase):
         if request.method != "POST":
             return Refusal("method-not-allowed", f"Event Grid takes POST, not {request.method}")
         query = dict(parse_qsl(request.query))
+        size = max(len(request.body), request.declared_length or 0)
+        if size > MAX_REQUEST:
+            return Refusal(
+                "body-too-large",
+                f"the request is {size:,} bytes; Event Grid takes at most {MAX_REQUEST:,}"
+                " (1 MB) a request",
+            )
         if "api-version" not in query:
             return Refusal(
                 "malformed-route",

@@ -31,7 +31,7 @@ from pytest_cloudevents.platforms.contract import (
 from pytest_cloudevents.spec.rules import Violation
 from pytest_cloudevents.validate import check_mode, check_whole
 from pytest_cloudevents.wire import encode
-from pytest_cloudevents.wire.message import Answer
+from pytest_cloudevents.wire.message import Answer, check_answer
 
 __all__ = ["Webhook", "webhook"]
 
@@ -86,7 +86,7 @@ class Webhook(IngressBase):
             return Answer(403, [_ALLOW], b"this origin is not allowed\n")
         headers = [_ALLOW, ("WebHook-Allowed-Origin", origin)]
         headers.append(("WebHook-Allowed-Rate", str(self.rate) if self.rate else "*"))
-        return Answer(200, headers)
+        return check_answer(200, headers)  # the origin is the request's: checked as any answer
 
     def admit(self, request: Request) -> Refusal | None:
         if request.method != "POST":

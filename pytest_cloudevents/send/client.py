@@ -188,35 +188,14 @@ class Client(Sender):
             return platform_response(
                 reply.status, reply.headers, reply.body, None, time.monotonic() - started
             )
-        timeout = call.timeout or self.timeout
-        extra: dict[str, Any] = {"verify": chosen_verify(self.verify)}
-        session = self._single()
-        try:
-            with attempts(timeout) as scope:
-                response = session.request(
-                    message.method,
-                    message.url,
-                    headers=message.headers,
-                    data=message.body,
-                    timeout=timeout,
-                    allow_redirects=False,
-                    stream=True,
-                    **extra,
-                )
-                with response:
-                    body, _ = _read_bounded(response, self.max_response)
-                    scope.finish()
-        except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema) as exc:
-            raise ValueError(f"cannot send to {message.url!r}: {exc}") from exc
-        except (requests.RequestException, urllib3_errors.HTTPError) as exc:
-            error = scope.error() if scope.expired and not _timed_out(exc) else exc
-            return platform_response(None, (), b"", error, time.monotonic() - started)
+        verify = {"verify": chosen_verify(self.verify)}  # the platform session is the client's
+        sent = self._transfer(self._single(), message, call.timeout or self.timeout, verify)
+        elapsed = time.monotonic() - started
+        if isinstance(sent, BaseException):
+            return platform_response(None, (), b"", sent, elapsed)
+        response, body, _ = sent
         return platform_response(
-            response.status_code,
-            list(response.headers.items()),
-            body,
-            None,
-            time.monotonic() - started,
+            response.status_code, list(response.headers.items()), body, None, elapsed
         )
 
     def _single(self) -> requests.Session:
@@ -267,30 +246,15 @@ class Client(Sender):
         extra: dict[str, Any] = {}
         if self._own_session or self.verify is not True:
             extra["verify"] = chosen_verify(self.verify)
-        try:
-            with attempts(self.timeout) as scope:  # each attempt: timeout seconds in all
-                response = self.session.request(
-                    message.method,
-                    message.url,
-                    headers=message.headers,
-                    data=message.body,
-                    timeout=self.timeout,
-                    allow_redirects=False,
-                    stream=True,  # the body is read below, at most max_response of it
-                    **extra,
-                )
-                with response:
-                    body, cut = _read_bounded(response, self.max_response)
-                    scope.finish()  # before the connection returns to the pool
-        except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema) as exc:
-            raise ValueError(f"cannot send to {message.url!r}: {exc}") from exc
-        except (requests.RequestException, urllib3_errors.HTTPError) as exc:
+        sent = self._transfer(self.session, message, self.timeout, extra)
+        if isinstance(sent, BaseException):
             return undelivered(
                 message.url,
-                scope.error() if scope.expired and not _timed_out(exc) else exc,
+                sent,
                 elapsed=time.monotonic() - started,
                 attempts=self._attempts(message.url, None),
             )
+        response, body, cut = sent
         result = classify(
             message.url,
             response.status_code,
@@ -304,6 +268,38 @@ class Client(Sender):
         adapter = self.session.get_adapter(message.url)
         stopped = adapter.stopped() if isinstance(adapter, CountingAdapter) else None
         return result if stopped is None else replace(result, error=RetryAfterTooLong(stopped))
+
+    def _transfer(
+        self,
+        session: requests.Session,
+        message: Message,
+        timeout: float,
+        extra: dict[str, Any],
+    ) -> tuple[requests.Response, bytes, bool] | BaseException:
+        """One request on `session`, `timeout` seconds in all for each attempt, and at most
+        `max_response` of the decoded body read: the response, the body and whether it was
+        cut, or the transport error (a deadline's own when it ran out). A URL no request
+        can go to raises ValueError."""
+        try:
+            with attempts(timeout) as scope:  # each attempt: timeout seconds in all
+                response = session.request(
+                    message.method,
+                    message.url,
+                    headers=message.headers,
+                    data=message.body,
+                    timeout=timeout,
+                    allow_redirects=False,
+                    stream=True,  # the body is read below, at most max_response of it
+                    **extra,
+                )
+                with response:
+                    body, cut = _read_bounded(response, self.max_response)
+                    scope.finish()  # before the connection returns to the pool
+        except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema) as exc:
+            raise ValueError(f"cannot send to {message.url!r}: {exc}") from exc
+        except (requests.RequestException, urllib3_errors.HTTPError) as exc:
+            return scope.error() if scope.expired and not _timed_out(exc) else exc
+        return response, body, cut
 
     def _to_app(self, message: Message, app: App) -> Result:
         started = time.monotonic()

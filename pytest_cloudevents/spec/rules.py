@@ -199,6 +199,9 @@ _CLEAN_NAMES: Final[int] = 256
 _CLEAN_VALUES: Final[int] = 1024
 #: Attributes whose values rarely repeat: checked each time, never remembered.
 _VARYING: Final[frozenset[str]] = frozenset({"id", "time"})
+#: ... and those whose rule reads another attribute (`expirytime` against `time`): a value
+#: clean beside one event's attributes is not clean beside another's.
+_UNREMEMBERED: Final[frozenset[str]] = _VARYING | RELATIONAL
 _REQUIRED_SET: Final[frozenset[str]] = frozenset(REQUIRED)
 
 
@@ -216,7 +219,7 @@ def check_attributes(attributes: Mapping[str, Any], *, extensions: str = "warn")
     found = _check_all(attributes, extensions == "strict")
     if not found and attributes.get("specversion") == "1.0":
         for name, value in attributes.items():
-            if type(value) is str and name not in _VARYING:
+            if type(value) is str and name not in _UNREMEMBERED:
                 values = _CLEAN.get(name)
                 if values is None or len(values) >= _CLEAN_VALUES:
                     if len(_CLEAN) >= _CLEAN_NAMES:
@@ -236,7 +239,7 @@ def _seen_clean(attributes: Mapping[str, Any]) -> bool:
         if type(value) is not str:
             return False
         values = _CLEAN.get(name)
-        if values is not None and value in values and name not in RELATIONAL:
+        if values is not None and value in values:
             continue
         if name == "id":
             if not value or _FORBIDDEN_CHAR.search(value) is not None:
