@@ -38,6 +38,7 @@ from pytest_cloudevents.spec.codes import Level
 from pytest_cloudevents.spec.rules import Violation
 from pytest_cloudevents.validate import check_whole
 from pytest_cloudevents.wire import Headers, decode, event_to_json, media_type
+from pytest_cloudevents.wire.binding import STRUCTURED_JSON as STRUCTURED
 from pytest_cloudevents.wire.jsontext import JSONTextError, parse_body
 from pytest_cloudevents.wire.message import Answer
 
@@ -51,7 +52,6 @@ __all__ = [
     "parse_subscriptions",
 ]
 
-STRUCTURED: Final[str] = "application/cloudevents+json"
 #: The type Dapr gives the envelope of a payload that is not a CloudEvent.
 SENT_TYPE: Final[str] = "com.dapr.event.sent"
 _BINARY_TYPES: Final[tuple[str, ...]] = ("application/octet-stream", "application/protobuf")
