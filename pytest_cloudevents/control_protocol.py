@@ -18,11 +18,17 @@ from pytest_cloudevents.errors import RemoteError
 from pytest_cloudevents.events import CloudEvent
 from pytest_cloudevents.faults import kinds
 from pytest_cloudevents.faults.kinds import Fault
-from pytest_cloudevents.recording.delivery import Delivery
+from pytest_cloudevents.recording.delivery import Delivery, Forwarded
 from pytest_cloudevents.spec.codes import Level
 from pytest_cloudevents.spec.rules import Violation
 from pytest_cloudevents.tls import TLSInfo
 from pytest_cloudevents.wire import Headers, decode, event_to_json
+from pytest_cloudevents.wire.headers import (
+    CREDENTIAL_HEADERS,
+    REDACTED,
+    is_credential,
+    shown_headers,
+)
 from pytest_cloudevents.wire.jsontext import JSONTextError, parse
 
 #: The longest long-poll (`GET deliveries?wait=`) the control API holds, in seconds.
@@ -97,29 +103,6 @@ def _violation(v: Violation) -> dict[str, Any]:
     return {"code": v.code, "attribute": v.attribute, "message": v.message, "level": v.level.value}
 
 
-#: Header names whose values are credentials, shown as `REDACTED` (and any name holding
-#: `token` or `key`, any case).
-CREDENTIAL_HEADERS: Final[frozenset[str]] = frozenset(
-    {"authorization", "proxy-authorization", "cookie", "set-cookie", "aeg-sas-key"}
-)
-REDACTED: Final[str] = "<redacted>"
-
-
-def is_credential(name: str) -> bool:
-    """Whether a header of this name carries a credential."""
-    lowered = name.lower()
-    return lowered in CREDENTIAL_HEADERS or "token" in lowered or "key" in lowered
-
-
-def shown_headers(headers: Headers, *, credentials: bool = False) -> dict[str, str]:
-    """Headers as the control API and the page show them: names as sent, credentials
-    redacted unless `credentials`."""
-    return {
-        name: value if credentials or not is_credential(name) else REDACTED
-        for name, value in headers.items()
-    }
-
-
 def delivery_to_json(d: Delivery, *, credentials: bool = False) -> dict[str, Any]:
     """A delivery as the control API shows it: events in the JSON format, the body in
     base64, violations with their messages, credentials in headers redacted unless
@@ -144,7 +127,30 @@ def delivery_to_json(d: Delivery, *, credentials: bool = False) -> dict[str, Any
         "error": None if d.error is None else f"{type(d.error).__name__}: {d.error}",
         "tls": None if d.tls is None else {"version": d.tls.version, "peer": d.tls.peer},
         "content_encoding": d.content_encoding,
+        "forwarded": None if d.forwarded is None else _forwarded(d.forwarded, credentials),
     }
+
+
+def _forwarded(f: Forwarded, credentials: bool) -> dict[str, Any]:
+    return {
+        "url": f.url,
+        "status": f.status,
+        "elapsed": f.elapsed,
+        "headers": shown_headers(f.headers, credentials=credentials),
+        "body_base64": base64.b64encode(f.body).decode("ascii"),
+        "error": f.error,
+    }
+
+
+def _forwarded_from(doc: dict[str, Any]) -> Forwarded:
+    return Forwarded(
+        url=doc["url"],
+        status=doc["status"],
+        elapsed=float(doc["elapsed"]),
+        headers=Headers(doc["headers"].items()),
+        body=base64.b64decode(doc["body_base64"]),
+        error=doc["error"],
+    )
 
 
 def delivery_from_json(doc: dict[str, Any]) -> Delivery:
@@ -170,6 +176,7 @@ def delivery_from_json(doc: dict[str, Any]) -> Delivery:
         error=None if doc["error"] is None else RemoteError(doc["error"]),
         tls=None if not doc.get("tls") else TLSInfo(doc["tls"]["version"], doc["tls"]["peer"]),
         content_encoding=doc.get("content_encoding"),
+        forwarded=None if not doc.get("forwarded") else _forwarded_from(doc["forwarded"]),
     )
 
 

@@ -9,9 +9,16 @@ later replaces every earlier value of that name, whatever its case.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Union, final
+from typing import Final, Union, final
 
-__all__ = ["HeaderLike", "Headers"]
+__all__ = [
+    "CREDENTIAL_HEADERS",
+    "REDACTED",
+    "HeaderLike",
+    "Headers",
+    "is_credential",
+    "shown_headers",
+]
 
 #: What a `Headers` is built from: a mapping of names to values, or (name, value) pairs.
 HeaderLike = Union["Headers", Mapping[str, str], Iterable[tuple[str, str]]]
@@ -141,3 +148,26 @@ class Headers(Mapping[str, str]):
 
     def __repr__(self) -> str:
         return f"Headers({list(self.pairs())!r})"
+
+
+#: Header names whose values are credentials, shown as `REDACTED` (and any name holding
+#: `token` or `key`, any case): by the control API, the page and every export.
+CREDENTIAL_HEADERS: Final[frozenset[str]] = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "set-cookie", "aeg-sas-key"}
+)
+REDACTED: Final[str] = "<redacted>"
+
+
+def is_credential(name: str) -> bool:
+    """Whether a header of this name carries a credential."""
+    lowered = name.lower()
+    return lowered in CREDENTIAL_HEADERS or "token" in lowered or "key" in lowered
+
+
+def shown_headers(headers: Headers, *, credentials: bool = False) -> dict[str, str]:
+    """Headers as the control API, the page and exports show them: names as sent,
+    credentials redacted unless `credentials`."""
+    return {
+        name: value if credentials or not is_credential(name) else REDACTED
+        for name, value in headers.items()
+    }
