@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from pytest_cloudevents.delivery.exchange import ALLOW
-from pytest_cloudevents.recording.delivery import DeliveryOutcome
+from pytest_cloudevents.recording.delivery import DeliveryOutcome, Forwarded
 from pytest_cloudevents.spec.codes import rejection_status
 from pytest_cloudevents.spec.rules import Violation
 from pytest_cloudevents.wire import Headers
@@ -29,12 +29,13 @@ _CHALLENGE: Final[str] = 'Bearer realm="pytest-cloudevents"'
 @dataclass
 class Settled:
     """How the app answered a delivery: its outcome in the log, the answer, the fault's
-    name and the exception user code raised."""
+    name, the exception user code raised, and what a proxied consumer answered."""
 
     outcome: DeliveryOutcome
     answer: Answer
     fault: str | None = None
     error: BaseException | None = None
+    forwarded: Forwarded | None = None
 
 
 def acknowledgement(status: int) -> Settled:

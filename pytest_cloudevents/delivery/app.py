@@ -10,7 +10,8 @@ one of the drivers (`driver.py`) and writes the `Answer`. Where a `delay` holds 
 delivery, the generator yields a `Hold`, and the host sends back how the hold ended
 (`ELAPSED`, `CUT` by reset/stop, or `GONE`: the client went away).
 
-Dispatch runs one way: fault rules -> handler -> default answer. A fault returned by a
+Dispatch runs one way: fault rules -> handler -> default answer (the consumer's, where the
+app forwards: `forward.py`). A fault returned by a
 handler is applied, never re-dispatched (a handler's `delay` holds, then acknowledges).
 User code (`auth=` functions, `when=` predicates, handlers, schemas) runs outside every
 lock of the plugin, and one guard around the whole delivery turns anything raised
@@ -46,6 +47,7 @@ from pytest_cloudevents.delivery.exchange import (
     HoldEnd,
     Request,
 )
+from pytest_cloudevents.delivery.forward import Forward, forwarded_answer
 from pytest_cloudevents.delivery.ingress import Ingress, Refusal
 from pytest_cloudevents.events import is_event
 from pytest_cloudevents.faults.kinds import Delay, Fault, Flaky, encode_reply, is_plain_fault
@@ -88,10 +90,14 @@ class DeliveryApp:
     """Every delivery is decoded, checked, recorded, faulted and answered here, for the
     real server, each mock and the standalone server alike, from its `Recording`."""
 
-    def __init__(self, recording: Recording, ingress: Ingress | None = None) -> None:
+    def __init__(
+        self, recording: Recording, ingress: Ingress | None = None, forward: Forward | None = None
+    ) -> None:
         self.recording = recording
         #: the platform whose ingress this app answers as (`Receiver(platform=...)`)
         self.ingress = ingress
+        #: the consumer deliveries go on to (`Receiver(forward=URL)`), or None
+        self.forward = forward
 
     @property
     def max_body(self) -> int:
@@ -101,10 +107,11 @@ class DeliveryApp:
     def needs_thread(self, request: Request) -> bool:
         """Whether delivering `request` may run user code or long work (and so must not
         run on an event loop): an `auth=` function, a rule, a handler, a contract, a
-        large or compressed body."""
+        large or compressed body, a consumer to forward to."""
         rec = self.recording
         return bool(
-            (rec.auth is not None and rec.auth.runs_user_code)
+            self.forward is not None
+            or (rec.auth is not None and rec.auth.runs_user_code)
             or rec.handler is not None
             or not rec.rules.empty
             or rec.contracts is not None
@@ -282,7 +289,7 @@ class DeliveryApp:
                 found["violations"] = broken
                 return self._settle(track, rejection(broken))
         found["events"] = decoded.events
-        if rec.handler is None and rec.rules.empty:
+        if rec.handler is None and rec.rules.empty and self.forward is None:
             # nothing can hold it or run user code: answered now, with no pending version
             return self._settle(track, acknowledgement(options.ack_status))
         delivery = track.delivery = self._delivery(track, found)
@@ -335,10 +342,11 @@ class DeliveryApp:
         return Settled(outcome, answer, name)
 
     def _handle(self, delivery: Delivery, cancel: threading.Event) -> _Step:
-        """The handler, once per event; the first reply or fault answers the delivery."""
+        """The handler, once per event; the first reply or fault answers the delivery;
+        else the consumer's answer (a proxy) or the acknowledgement."""
         handler = self.recording.handler
         if handler is None:
-            return self._ack()
+            return self._onward(delivery)
         for event in delivery.events:
             try:
                 result = handler(event)
@@ -359,7 +367,14 @@ class DeliveryApp:
                 f"a handler returns None, a CloudEvent or a plain fault, not {what}"
             )
             return error_answer(problem, "the handler")
-        return self._ack()
+        return self._onward(delivery)
+
+    def _onward(self, delivery: Delivery) -> Settled:
+        """What nothing else answered: the consumer's answer when the app forwards, else
+        the acknowledgement."""
+        if self.forward is None:
+            return self._ack()
+        return forwarded_answer(self.forward(delivery))
 
     def _ack(self) -> Settled:
         return acknowledgement(self.recording.options.ack_status)
@@ -376,6 +391,8 @@ class DeliveryApp:
                 result = error_answer(exc, f"the {ingress.name} ingress")
         changes["outcome"], changes["status"] = result.outcome, result.answer.status
         changes["fault"], changes["error"] = result.fault, result.error
+        if result.forwarded is not None:
+            changes["forwarded"] = result.forwarded
         # a delivery not answered 2xx received nothing; its events stay for `attempts`
         settled = self._delivery(track, changes) if delivery is None else delivery.evolve(**changes)
         assert track.arrival is not None
@@ -390,6 +407,7 @@ def local_app(
     auth: AuthArg = None,
     schemas: Mapping[str, Schema] | None = None,
     ingress: Ingress | None = None,
+    forward: Forward | None = None,
 ) -> DeliveryApp:
     """The delivery app of an in-process endpoint (a receiver, a mock sink): `options`
     with `settings` merged in, the `auth=` check and the contracts, checked as given."""
@@ -400,4 +418,4 @@ def local_app(
         auth=check_auth(auth),
         contracts=None if schemas is None else Contracts(schemas),
     )
-    return DeliveryApp(recording, ingress)
+    return DeliveryApp(recording, ingress, forward)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from pytest_cloudevents.config import NAMES as OPTION_NAMES
-from pytest_cloudevents.config import Options
+from pytest_cloudevents.config import Options, default
 from pytest_cloudevents.criteria.schema import Schema
 from pytest_cloudevents.delivery.access import AuthArg
 from pytest_cloudevents.delivery.app import local_app
@@ -24,6 +24,7 @@ from pytest_cloudevents.tls import (
 from pytest_cloudevents.validate import check_path, check_whole
 
 if TYPE_CHECKING:
+    from pytest_cloudevents.hosts.forwarder import Forwarder
     from pytest_cloudevents.hosts.server.mount import Mount
 
 __all__ = ["Receiver"]
@@ -51,7 +52,13 @@ class Receiver(Sink):
     - `platform`: answer as that platform's ingress ("eventgrid", "knative", "dapr",
       "webhook", or an object from `platforms`): its paths, credentials, answers and the
       attributes it adds; keywords the options do not take go to the platform
-      (`Receiver(platform="eventgrid", key="K")`). See `publish_url`.
+      (`Receiver(platform="eventgrid", key="K")`). See `publish_url`;
+    - `forward`: a proxy between a real producer and the consumer at this URL: every
+      delivery is checked and recorded, fault rules (and a handler) answer first, and
+      otherwise the request goes on to the consumer as received (its path under the URL's)
+      and the consumer's answer comes back, recorded in `Delivery.forwarded`;
+      `forward_timeout` bounds each forwarded request (seconds), `forward_verify` is
+      what the proxy trusts of an https:// consumer.
     """
 
     def __init__(
@@ -66,10 +73,26 @@ class Receiver(Sink):
         schemas: Mapping[str, Schema] | None = None,
         limits: Limits | None = None,
         platform: str | Platform | None = None,
+        forward: str | None = None,
+        forward_timeout: float = default("send_timeout"),
+        forward_verify: bool | str = True,
         **settings: Any,
     ) -> None:
         chosen, options_given = _platform_of(platform, dict(settings))
-        app = local_app(options, options_given, auth=auth, schemas=schemas, ingress=chosen)
+        #: the consumer deliveries go on to (`forward=`), or None
+        self.forwarder: Forwarder | None = None
+        if forward is not None:  # its client (requests) is imported only for a proxy
+            from pytest_cloudevents.hosts.forwarder import Forwarder
+
+            self.forwarder = Forwarder(forward, timeout=forward_timeout, verify=forward_verify)
+        app = local_app(
+            options,
+            options_given,
+            auth=auth,
+            schemas=schemas,
+            ingress=chosen,
+            forward=self.forwarder,
+        )
         #: the platform whose ingress this receiver answers as, or None
         self.platform = chosen
         super().__init__(app.recording)
@@ -156,6 +179,8 @@ class Receiver(Sink):
         self._stopped = True
         self._log.cancel_in_flight()
         self._server.stop()
+        if self.forwarder is not None:
+            self.forwarder.close()
 
     def close(self) -> None:
         """The same as `stop()`: the lifecycle name every endpoint and client shares."""
@@ -163,6 +188,8 @@ class Receiver(Sink):
 
     def __repr__(self) -> str:
         shown = f" platform={self.platform.name}" if self.platform is not None else ""
+        if self.forwarder is not None:
+            shown += f" forward={self.forwarder.url}"
         return f"<Receiver {self.url}{shown}>"
 
 

@@ -99,7 +99,8 @@ def ce_receiver(ce_session_receiver: Endpoint, pytestconfig: pytest.Config) -> E
 def make_ce_receiver(request: pytest.FixtureRequest) -> Iterator[Callable[..., Receiver]]:
     """Factory of receivers, each on its own port, stopped after the test:
     `make_ce_receiver(strict=False, ack_status=200)`; `make_ce_receiver(platform="eventgrid",
-    key="K")` answers as that platform's ingress (see `Receiver`)."""
+    key="K")` answers as that platform's ingress, `make_ce_receiver(forward=URL)` is a proxy
+    in front of the consumer at URL (see `Receiver`)."""
     from pytest_cloudevents.hosts.receiver import Receiver
 
     state = state_of(request.node)
@@ -125,7 +126,7 @@ def make_ce_receiver(request: pytest.FixtureRequest) -> Iterator[Callable[..., R
             auth=auth,
             schemas=schemas,
             platform=platform,
-            **(own if platform is not None else {}),
+            **own,  # a platform's settings, forward=..., or a misspelt name Receiver refuses
         )
         made.append(receiver)
         state.sinks.append(receiver)

@@ -12,9 +12,29 @@ from pytest_cloudevents.spec.rules import Violation
 from pytest_cloudevents.tls import TLSInfo
 from pytest_cloudevents.wire import Headers, WireMode
 
-__all__ = ["Delivery", "DeliveryOutcome"]
+__all__ = ["Delivery", "DeliveryOutcome", "Forwarded"]
 
 DeliveryOutcome = Literal["pending", "accepted", "rejected", "faulted", "error", "abandoned"]
+
+
+@final
+@dataclass(frozen=True)
+class Forwarded:
+    """What the consumer behind a proxying receiver (`Receiver(forward=URL)`) answered the
+    delivery: its status (None: no answer, see `error`), the seconds it took, its headers
+    and body as returned to the producer, and the URL it went to."""
+
+    url: str
+    status: int | None
+    elapsed: float
+    headers: Headers = field(default_factory=Headers)
+    body: bytes = b""
+    error: str | None = None
+
+    @property
+    def reply(self) -> bytes:
+        """The consumer's response body (the same as `body`)."""
+        return self.body
 
 
 @final
@@ -30,7 +50,8 @@ class Delivery:
     `attempts` can find them; empty when rejected). `outcome` is `pending` while a delay
     holds it. `status` is None where the connection was dropped without a response (or
     the client went away: `abandoned`). `fault` names the fault that answered, `error`
-    holds the exception a handler or predicate raised.
+    holds the exception a handler or predicate raised. `forwarded` is what the consumer
+    behind a proxying receiver answered (`Receiver(forward=URL)`), or None.
     """
 
     seq: int
@@ -52,6 +73,7 @@ class Delivery:
     error: BaseException | None = None
     tls: TLSInfo | None = None
     content_encoding: str | None = None
+    forwarded: Forwarded | None = None
 
     @classmethod
     def arrived(
@@ -135,6 +157,9 @@ class Delivery:
         )
         if self.fault:
             line += f" fault={self.fault}"
+        if self.forwarded is not None:
+            answered = self.forwarded.status or self.forwarded.error
+            line += f" forwarded={answered}"
         if self.violations:
             line += " [" + ", ".join(self.codes) + "]"
         if self.error is not None:
