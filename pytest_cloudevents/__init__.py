@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from pytest_cloudevents import faults, platforms, retry
+    from pytest_cloudevents.archive.files import load
     from pytest_cloudevents.config import Options
     from pytest_cloudevents.criteria import filters
     from pytest_cloudevents.criteria.cesql import sql
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from pytest_cloudevents.hosts.mock import CeMock, MockSink
     from pytest_cloudevents.hosts.receiver import Receiver
     from pytest_cloudevents.hosts.standalone import Standalone
-    from pytest_cloudevents.recording.delivery import Delivery
+    from pytest_cloudevents.recording.delivery import Delivery, Forwarded
     from pytest_cloudevents.remote import RemoteReceiver
     from pytest_cloudevents.send.aclient import AsyncClient
     from pytest_cloudevents.send.assertions import assert_ack, assert_nack, assert_undelivered
@@ -41,6 +42,7 @@ _WHERE: Final[dict[str, tuple[str, str | None]]] = {
     "Delivery": ("pytest_cloudevents.recording.delivery", "Delivery"),
     "Endpoint": ("pytest_cloudevents.expect.endpoint", "Endpoint"),
     "EventFactory": ("pytest_cloudevents.testing.factories", "EventFactory"),
+    "Forwarded": ("pytest_cloudevents.recording.delivery", "Forwarded"),
     "InvalidCase": ("pytest_cloudevents.testing.catalogue", "InvalidCase"),
     "MockSink": ("pytest_cloudevents.hosts.mock", "MockSink"),
     "Options": ("pytest_cloudevents.config", "Options"),
@@ -57,6 +59,7 @@ _WHERE: Final[dict[str, tuple[str, str | None]]] = {
     "faults": ("pytest_cloudevents.faults", None),
     "filters": ("pytest_cloudevents.criteria.filters", None),
     "invalid_messages": ("pytest_cloudevents.testing.catalogue", "invalid_messages"),
+    "load": ("pytest_cloudevents.archive.files", "load"),
     "match": ("pytest_cloudevents.criteria.match", "match"),
     "matches_schema": ("pytest_cloudevents.criteria.schema", "matches_schema"),
     "platforms": ("pytest_cloudevents.platforms", None),
@@ -88,6 +91,7 @@ __all__ = [
     "Delivery",
     "Endpoint",
     "EventFactory",
+    "Forwarded",
     "InvalidCase",
     "MockSink",
     "Options",
@@ -104,6 +108,7 @@ __all__ = [
     "faults",
     "filters",
     "invalid_messages",
+    "load",
     "match",
     "matches_schema",
     "platforms",

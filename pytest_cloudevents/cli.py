@@ -5,12 +5,22 @@
                              [--advertise-host NAME] [--platform NAME [--platform-option K=V]]
     pytest-cloudevents check URL [--json] [--header 'Name: value'] [--timeout S]
                              [--platform NAME] [--batch]
+    pytest-cloudevents export URL DEST [--format conformance|jsonl] [--show-credentials]
+                             [--token TOKEN] [--type T] [--source S]
+    pytest-cloudevents send URL PATH... [--mode binary|structured] [--header 'Name: value']
+                             [--timeout S] [--json]
+    pytest-cloudevents diff A B [--match ATTR[,ATTR]] [--ignore-additions]
 
 `serve` runs a standalone receiver in the foreground until Ctrl-C or SIGTERM (then stops
 cleanly, exit status 0); its first line of output is `listening on http://HOST:PORT/`.
 `check` scores a consumer against the spec (and a platform's contract with `--platform`);
 its exit status is 1 when the consumer acknowledges a malformed message or refuses a valid
 one, 2 when it cannot be reached (said in one line).
+`export` pulls what a standalone receiver recorded into recordings (conformance YAML, one
+file per event in DEST, or JSON lines), credentials redacted unless `--show-credentials`.
+`send` replays recordings (files or folders) to URL and prints each result; exit status 1
+when one was not acknowledged. `diff` compares two recordings as the conformance tool's
+`diff` does: exit status 0 when equal, 1 on a difference, 2 when one cannot be read.
 """
 
 from __future__ import annotations
@@ -23,6 +33,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from types import FrameType
+from typing import Any
 
 from pytest_cloudevents.config import DEFAULTS, default
 from pytest_cloudevents.platforms import INGRESS, NAMES, resolve
@@ -105,6 +116,12 @@ def _parser() -> argparse.ArgumentParser:
         help="answer as this platform's ingress (its paths, credentials and answers)",
     )
     serve.add_argument(
+        "--forward",
+        metavar="URL",
+        help="a proxy: send every delivery on to the consumer at URL (after fault rules)"
+        " and return its answer, recorded with the delivery",
+    )
+    serve.add_argument(
         "--platform-option",
         action="append",
         default=[],
@@ -138,15 +155,87 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also send batches (the HTTP binding forbids batches a consumer did not ask for)",
     )
+    export = commands.add_parser(
+        "export", help="pull a standalone receiver's recorded events into recording files"
+    )
+    export.add_argument("url", help="the standalone receiver's URL")
+    export.add_argument("dest", help="the folder (conformance) or file (jsonl) to write")
+    export.add_argument(
+        "--format",
+        choices=["conformance", "jsonl"],
+        default="conformance",
+        help="conformance: YAML, one file per event (cloudevents/conformance, eventshub);"
+        " jsonl: one JSON event per line",
+    )
+    export.add_argument(
+        "--show-credentials",
+        action="store_true",
+        help="write producers' credentials as sent (redacted by default)",
+    )
+    export.add_argument(
+        "--token",
+        default=os.environ.get("CE_TOKEN"),
+        help="the control API's token (serve --token; default: CE_TOKEN)",
+    )
+    export.add_argument(
+        "--control-prefix", default=default("control_prefix"), help=DEFAULTS["control_prefix"].help
+    )
+    for attribute in ("type", "source", "subject", "id"):
+        export.add_argument(f"--{attribute}", help=f"only events with this {attribute}")
+    send = commands.add_parser("send", help="replay recorded events to a consumer")
+    send.add_argument("url", help="the consumer's URL")
+    send.add_argument("paths", nargs="+", metavar="PATH", help="recording files or folders")
+    send.add_argument(
+        "--mode",
+        choices=["binary", "structured"],
+        help="send every event in this mode (default: as recorded)",
+    )
+    send.add_argument(
+        "--header",
+        "-H",
+        action="append",
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="a header to send with every message (repeatable), e.g. an Authorization",
+    )
+    send.add_argument(
+        "--timeout",
+        type=float,
+        default=default("send_timeout"),
+        help=f"seconds per message ({default('send_timeout'):g})",
+    )
+    send.add_argument("--json", action="store_true", help="print the results as JSON lines")
+    compare = commands.add_parser(
+        "diff", help="compare two recordings event by event (the conformance tool's diff)"
+    )
+    compare.add_argument("a", help="the wanted recording (a file or folder)")
+    compare.add_argument("b", help="the recording got (a file or folder)")
+    compare.add_argument(
+        "--match",
+        action="append",
+        default=[],
+        metavar="ATTR[,ATTR]",
+        help="the attributes that pair events (repeatable; default: id)",
+    )
+    compare.add_argument(
+        "--ignore-additions",
+        action="store_true",
+        help="what B has and A does not is no difference (a changed value still is)",
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = _parser().parse_args(argv)
-    if args.command == "serve":
-        return _serve(args)
-    return _check(args)
+    commands = {
+        "serve": _serve,
+        "check": _check,
+        "export": _export,
+        "send": _send,
+        "diff": _diff,
+    }
+    return commands[args.command](args)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -180,6 +269,7 @@ def _serve(args: argparse.Namespace) -> int:
             allow_hosts=args.allow_host,
             show_credentials=args.show_credentials,
             platform=platform,
+            forward=args.forward,
         )
     except (ImportError, OSError, TypeError, ValueError) as exc:
         print(f"pytest-cloudevents serve: {exc}", file=sys.stderr)
@@ -194,6 +284,8 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"listening on {receiver.url}", flush=True)
     if platform is not None:
         print(f"{platform.name} ingress: publish to {receiver.publish_url(**_shape(platform))}")
+    if args.forward is not None:
+        print(f"forwarding to {args.forward}", flush=True)
     print(f"control API and live page: {receiver.control_url}", flush=True)
     if args.tls:
         print(f"CA bundle: {receiver.ca_bundle}", flush=True)
@@ -209,16 +301,9 @@ def _serve(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from pytest_cloudevents.testing.scorecard import run_check
 
-    headers: dict[str, str] = {}
-    for given in args.header:
-        name, sep, value = given.partition(":")
-        if not sep or not name.strip():
-            print(
-                f"pytest-cloudevents check: --header takes 'Name: value', not {given!r}",
-                file=sys.stderr,
-            )
-            return 2
-        headers[name.strip()] = value.strip()
+    headers = _headers(args.header, "check")
+    if headers is None:
+        return 2
     try:
         check = run_check(
             args.url,
@@ -239,6 +324,92 @@ def _check(args: argparse.Namespace) -> int:
     if check.unreachable:
         return 2
     return 0 if check.passed else 1
+
+
+def _headers(given: Sequence[str], command: str) -> dict[str, str] | None:
+    """`--header 'Name: value'` options as headers; None (said) when one is malformed."""
+    headers: dict[str, str] = {}
+    for text in given:
+        name, sep, value = text.partition(":")
+        if not sep or not name.strip():
+            print(
+                f"pytest-cloudevents {command}: --header takes 'Name: value', not {text!r}",
+                file=sys.stderr,
+            )
+            return None
+        headers[name.strip()] = value.strip()
+    return headers
+
+
+def _export(args: argparse.Namespace) -> int:
+    from pytest_cloudevents.errors import CloudEventsError
+    from pytest_cloudevents.remote import RemoteReceiver
+
+    criteria = {k: getattr(args, k) for k in ("type", "source", "subject", "id")}
+    try:
+        with RemoteReceiver(
+            args.url, token=args.token, control_prefix=args.control_prefix
+        ) as remote:
+            written = remote.export(
+                args.dest,
+                format=args.format,
+                credentials=args.show_credentials,
+                **{k: v for k, v in criteria.items() if v is not None},
+            )
+    except (CloudEventsError, OSError, TypeError, ValueError) as exc:
+        print(f"pytest-cloudevents export: {exc}", file=sys.stderr)
+        return 2
+    where = args.dest if args.format == "conformance" else written[0]
+    print(f"{len(written) if args.format == 'conformance' else 'events'} written to {where}")
+    return 0
+
+
+def _send(args: argparse.Namespace) -> int:
+    from pytest_cloudevents.send.client import Client
+
+    headers = _headers(args.header, "send")
+    if headers is None:
+        return 2
+    try:
+        with Client(args.url, headers=headers, timeout=args.timeout) as client:
+            results = client.replay(args.paths, mode=args.mode)
+    except (OSError, TypeError, ValueError) as exc:
+        print(f"pytest-cloudevents send: {exc}", file=sys.stderr)
+        return 2
+    for number, result in enumerate(results, 1):
+        if args.json:
+            print(json.dumps(_result_json(number, result)))
+        else:
+            status = "" if result.status is None else f" {result.status}"
+            error = "" if result.error is None else f" ({result.error})"
+            print(f"#{number} {result.outcome.value}{status}{error}")
+    return 0 if all(r.is_ack for r in results) else 1
+
+
+def _result_json(number: int, result: Any) -> dict[str, Any]:
+    return {
+        "number": number,
+        "outcome": result.outcome.value,
+        "status": result.status,
+        "error": None if result.error is None else str(result.error),
+        "elapsed": result.elapsed,
+    }
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from pytest_cloudevents.archive.diff import diff
+    from pytest_cloudevents.archive.files import read_records
+
+    try:
+        a, b = read_records(args.a), read_records(args.b)
+        report = diff(a, b, match=args.match or ["id"], ignore_additions=args.ignore_additions)
+    except ValueError as exc:
+        print(f"pytest-cloudevents diff: {exc}", file=sys.stderr)
+        return 2
+    if report.equal:
+        return 0
+    sys.stdout.write(report.render())
+    return 1
 
 
 def _setting(value: str) -> object:

@@ -9,9 +9,11 @@ delivery is answered; nothing sleeps). Faults travel as JSON; a Python handler o
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, final
 from urllib.parse import urljoin, urlsplit
 
@@ -24,7 +26,7 @@ from pytest_cloudevents.control_protocol import (
     fault_to_json,
     matcher_to_json,
 )
-from pytest_cloudevents.criteria.match import Matcher
+from pytest_cloudevents.criteria.match import Matcher, combine
 from pytest_cloudevents.delivery.access import check_token
 from pytest_cloudevents.errors import (
     ControlAPIError,
@@ -33,13 +35,13 @@ from pytest_cloudevents.errors import (
     TokenRefused,
 )
 from pytest_cloudevents.events import CloudEvent
-from pytest_cloudevents.expect.endpoint import Sink
+from pytest_cloudevents.expect.endpoint import MatchArg, Sink
 from pytest_cloudevents.faults.kinds import Fault, Flaky
 from pytest_cloudevents.faults.rules import Rule, RuleList, When
 from pytest_cloudevents.recording.log import DeliveryLog
 from pytest_cloudevents.recording.wakeup import run_in_thread
 from pytest_cloudevents.tls import check_verify, chosen_verify
-from pytest_cloudevents.validate import check_path
+from pytest_cloudevents.validate import check_bool, check_path
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -310,6 +312,38 @@ class RemoteReceiver(Sink):
         doc["when"] = None if when is None else matcher_to_json(when)
         made = self._call("POST", "rules", json=doc)
         return RemoteRule(self, int(made["id"]), fault, times, when)
+
+    def export(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        format: str = "conformance",
+        match: MatchArg = None,
+        credentials: bool = False,
+        **criteria: Any,
+    ) -> list[Path]:
+        """`Sink.export` of what the standalone receiver recorded; with `credentials=True`
+        the deliveries are read again with their credentials (`credentials=show`)."""
+        from pytest_cloudevents.archive.files import check_format, export_deliveries
+
+        chosen = check_format(format)
+        check_bool("credentials", credentials)
+        matcher = combine(match, criteria)
+        deliveries = self._with_credentials() if credentials else self._log.snapshot()
+        return export_deliveries(
+            deliveries, path, chosen, credentials=credentials, keep=matcher.matches
+        )
+
+    def _with_credentials(self) -> list[Delivery]:
+        """Every delivery of the remote log, read page by page with credentials shown."""
+        found: list[Delivery] = []
+        after = 0
+        while True:
+            doc = self._get("deliveries", params={"after": after, "credentials": "show"})
+            found += [delivery_from_json(item) for item in doc["deliveries"]]
+            if not doc.get("more") or doc["next"] <= after:
+                return found
+            after = doc["next"]
 
     def handle(self, fn: Handler | None) -> None:
         """Refused: a standalone receiver cannot run Python code."""

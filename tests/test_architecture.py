@@ -34,6 +34,8 @@ FLOORS: dict[str, int] = {
     # the platforms' plans sit under the clients that drive them (as the delivery app
     # sits under the hosts that drive it), and their ingress under the receiver
     "platforms": 7,
+    # recordings on disk: read by the endpoints' export, the clients' replay and the CLI
+    "archive": 7,
     "delivery": 6,
     "recording": 5,
     "faults": 4,

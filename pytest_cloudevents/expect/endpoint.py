@@ -5,9 +5,11 @@ waiting, assertions, fault rules and handlers, over a `Recording` that the deliv
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, final, runtime_checkable
 
@@ -97,6 +99,17 @@ class Endpoint(Protocol):
 
     def matching(self, match: MatchArg = None, **criteria: Any) -> list[CloudEvent]:
         """Accepted events that match."""
+
+    def export(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        format: str = "conformance",
+        match: MatchArg = None,
+        credentials: bool = False,
+        **criteria: Any,
+    ) -> list[Path]:
+        """Write the accepted events as recordings (conformance YAML or JSON lines)."""
 
     def wait_for(
         self,
@@ -239,6 +252,32 @@ class Sink:
         """Accepted events that meet `match` and `criteria`."""
         matcher = combine(match, criteria)
         return [e for e in self._log.events() if matcher.matches(e)]
+
+    def export(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        format: str = "conformance",
+        match: MatchArg = None,
+        credentials: bool = False,
+        **criteria: Any,
+    ) -> list[Path]:
+        """Write the accepted events (those that meet `match` and `criteria`) as
+        recordings: `format="conformance"` one YAML file per event in the folder `path`,
+        in the form of cloudevents/conformance (Mode, ContextAttributes, Extensions,
+        TransportExtensions, Data), which its CLI and Knative's eventshub read;
+        `format="jsonl"` one JSON-format event per line in the file `path`. Credentials in
+        the headers (`Authorization`, `aeg-sas-key`, cookies, `*token*`, `*key*`) are
+        written as `<redacted>` unless `credentials=True`. Returns the files written;
+        `pytest_cloudevents.load` and `client.replay` read them back."""
+        from pytest_cloudevents.archive.files import check_format, export_deliveries
+
+        chosen = check_format(format)
+        check_bool("credentials", credentials)
+        matcher = combine(match, criteria)
+        return export_deliveries(
+            self._log.snapshot(), path, chosen, credentials=credentials, keep=matcher.matches
+        )
 
     def attempts(self, event_id: str | Matcher | None = None, **criteria: Any) -> Attempts:
         """The deliveries (any outcome but rejected) carrying an event with this id (or

@@ -7,6 +7,7 @@ without blocking the event loop. Works under asyncio and trio (through anyio).
 
 from __future__ import annotations
 
+import os
 import ssl
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -174,6 +175,18 @@ class AsyncClient(Sender):
     ) -> Result:
         """Send a message exactly as given (for malformed-message tests); no checks."""
         return await self._deliver(self.raw_message(headers, body, to, method, path))
+
+    async def replay(
+        self,
+        recordings: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        *,
+        to: str | object | None = None,
+        mode: str | None = None,
+        path: str | None = None,
+    ) -> list[Result]:
+        """`Client.replay`, awaited: recorded events sent one after another."""
+        messages = self.replay_messages(recordings, to, mode, path)
+        return [await self._deliver(message) for message in messages]
 
     async def deliver(
         self,

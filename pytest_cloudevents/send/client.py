@@ -5,6 +5,7 @@ response carries one."""
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -155,6 +156,24 @@ class Client(Sender):
     ) -> Result:
         """Send a message exactly as given (for malformed-message tests); no checks."""
         return self._deliver(self.raw_message(headers, body, to, method, path))
+
+    def replay(
+        self,
+        recordings: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        *,
+        to: str | object | None = None,
+        mode: str | None = None,
+        path: str | None = None,
+    ) -> list[Result]:
+        """Send recorded events (conformance YAML as cloudevents/conformance, Knative's
+        eventshub or `export` wrote them, or JSON lines; files or folders, folders in name
+        order), one request each, in order: each in its recorded mode with its transport
+        headers (`mode=` "binary"/"structured" to choose), nothing checked (a recorded
+        malformed message replays malformed). The client's headers add to each (redacted
+        credentials are left out, so the client supplies them). Returns each `Result`;
+        a file that cannot be read raises ValueError naming it, before anything is sent."""
+        messages = self.replay_messages(recordings, to, mode, path)
+        return [self._deliver(message) for message in messages]
 
     def deliver(
         self,

@@ -7,7 +7,8 @@ an UNDELIVERED `Result`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit, urlunsplit
 
@@ -220,6 +221,26 @@ class Sender:
         url, app = self._where(to, path)
         data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
         return Message(url, app, method.upper(), self.headers.merged(headers), data)
+
+    def replay_messages(
+        self,
+        recordings: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        to: str | object | None,
+        mode: str | None,
+        path: str | None,
+    ) -> list[Message]:
+        """The messages of recorded files (conformance YAML or JSON lines, files or
+        folders), each as recorded (`mode` None) or in `mode`; RecordError (a ValueError)
+        naming a file that cannot be read, before anything is sent."""
+        from pytest_cloudevents.archive.files import read_records  # YAML only when used
+
+        if mode is not None and mode not in ("binary", "structured"):
+            raise ValueError(f"mode is None (as recorded), 'binary' or 'structured', not {mode!r}")
+        messages = []
+        for record in read_records(recordings):
+            headers, body = record.message(mode)  # type: ignore[arg-type]
+            messages.append(self.raw_message(headers, body, to, "POST", path))
+        return messages
 
     def call_message(self, call: Call, to: str | object | None, path: str | None = None) -> Message:
         """The message of one platform call (`platforms`): to the call's own target (a

@@ -24,7 +24,7 @@ import itertools
 import json
 from collections.abc import AsyncIterator, Callable
 from importlib import resources
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qs
 
 from pytest_cloudevents.control_protocol import (
@@ -46,6 +46,9 @@ from pytest_cloudevents.faults.rules import Rule
 from pytest_cloudevents.hosts.server.mount import Stream
 from pytest_cloudevents.recording.delivery import Delivery
 from pytest_cloudevents.wire import media_type
+
+if TYPE_CHECKING:
+    from pytest_cloudevents.archive.files import Format
 
 __all__ = ["ControlAPI"]
 
@@ -213,6 +216,8 @@ class ControlAPI:
         if not 1 <= limit <= MAX_PAGE:
             raise Refused(400, f"limit is a number of deliveries from 1 to {MAX_PAGE}, not {limit}")
         keep = _filter(query)
+        shown = _credentials(query, self.show_credentials)
+        form = _format(query)
         log = self.sink.recording.log
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
@@ -234,13 +239,8 @@ class ControlAPI:
                 upto = after + consumed if len(chosen) == limit and cursor >= after else cursor
                 page = {"generation": generation, "next": upto, "more": upto < cursor}
                 # a page of deliveries is built off the loop: other deliveries go on
-                return await loop.run_in_executor(None, self._page_answer, page, chosen)
+                return await loop.run_in_executor(None, _page_answer, page, chosen, shown, form)
             after = cursor  # only non-matching deliveries came: wait on from there
-
-    def _page_answer(self, page: dict[str, Any], chosen: list[Delivery]) -> Answer:
-        shown = self.show_credentials
-        page["deliveries"] = [delivery_to_json(d, credentials=shown) for d in chosen]
-        return _json(200, page)
 
     def _reset(self, request: Request, query: dict[str, list[str]]) -> Answer:
         self.sink.reset()
@@ -359,7 +359,55 @@ def _number(
     return value
 
 
-_RESERVED = {"after", "wait", "outcome", "token", "limit", "sql"}
+_RESERVED = {"after", "wait", "outcome", "token", "limit", "sql", "format", "credentials"}
+_TEXT_TYPES: Final[dict[str, str]] = {
+    "conformance": "application/yaml; charset=utf-8",
+    "jsonl": "application/x-ndjson; charset=utf-8",
+}
+
+
+def _page_answer(
+    page: dict[str, Any], chosen: list[Delivery], shown: bool, form: Format | None
+) -> Answer:
+    """A page of deliveries: JSON, or the accepted events as recordings (`format=`), with
+    the page's cursor in headers."""
+    if form is None:
+        page["deliveries"] = [delivery_to_json(d, credentials=shown) for d in chosen]
+        return _json(200, page)
+    from pytest_cloudevents.archive.files import records_of, render
+
+    records, comments = records_of(chosen, credentials=shown)
+    body = render(records, form, comments).encode("utf-8")
+    headers = [
+        ("Content-Type", _TEXT_TYPES[form]),
+        ("X-CE-Generation", str(page["generation"])),
+        ("X-CE-Next", str(page["next"])),
+        ("X-CE-More", "true" if page["more"] else "false"),
+    ]
+    return Answer(200, headers, body)
+
+
+def _credentials(query: dict[str, list[str]], default: bool) -> bool:
+    """Whether a page shows producers' credentials: `credentials=show` asks for them,
+    `credentials=redact` hides them; else as `serve --show-credentials` says."""
+    given = query.get("credentials", [])
+    if not given:
+        return default
+    if given[0] not in ("show", "redact"):
+        raise Refused(400, f"credentials is 'show' or 'redact', not {given[0]!r}")
+    return given[0] == "show"
+
+
+def _format(query: dict[str, list[str]]) -> Format | None:
+    given = query.get("format", [])
+    if not given or given[0] == "json":
+        return None
+    from pytest_cloudevents.archive.files import check_format
+
+    try:
+        return check_format(given[0])
+    except ValueError as exc:
+        raise Refused(400, f"{exc} (or 'json', the default)") from None
 
 
 def _filter(query: dict[str, list[str]]) -> Callable[[Any], bool]:

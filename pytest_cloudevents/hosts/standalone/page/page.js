@@ -144,7 +144,13 @@ function show(d) {
   const pane = document.getElementById("detail");
   pane.hidden = false;
   document.getElementById("detail-title").textContent =
-    "#" + d.seq + " " + d.method + " " + d.path + " — " + d.outcome + (d.status ? " " + d.status : "");
+    "#" + d.seq + " " + d.method + " " + d.path + " — " + d.outcome + (d.status ? " " + d.status : "") +
+    (d.forwarded
+      ? " — forwarded to " + d.forwarded.url + ": " +
+        (d.forwarded.status !== null
+          ? d.forwarded.status + " in " + Math.round(d.forwarded.elapsed * 1000) + " ms"
+          : d.forwarded.error)
+      : "");
   const list = document.getElementById("violations");
   const problems = d.violations.concat(d.warnings);
   list.replaceChildren(
