@@ -532,3 +532,17 @@ def test_data_base64_is_the_plugins_own_key_and_the_tools_reader_would_skip_it(
     doc = yaml.safe_load(path.read_text())
     assert base64.b64decode(doc["DataBase64"]) == bytes(range(256))
     assert "Data" not in doc
+
+
+def test_the_async_client_replays_as_the_client_does(tmp_path: Path) -> None:
+    import asyncio
+
+    from pytest_cloudevents import AsyncClient
+
+    async def replay(url: str) -> list[int | None]:
+        async with AsyncClient(url) as client:
+            return [r.status for r in await client.replay(EXAMPLES / "v1_minimum.yaml")]
+
+    with Receiver() as receiver:
+        assert asyncio.run(replay(receiver.url)) == [202] * 6
+        assert as_json(receiver.events) == as_json(load(EXAMPLES / "v1_minimum.yaml"))
