@@ -38,7 +38,12 @@ from typing import Any
 from pytest_cloudevents.config import DEFAULTS, default
 from pytest_cloudevents.platforms import INGRESS, NAMES, resolve
 
-__all__ = ["main"]
+__all__ = ["RETAIN", "RETAIN_BYTES", "main"]
+
+#: What `serve` keeps by default: 50,000 small deliveries are about 185 MiB, and 256 MiB of
+#: them leaves room for the server within the manifests' memory limit (512 Mi).
+RETAIN = 50_000
+RETAIN_BYTES = 256 * 2**20
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -114,6 +119,21 @@ def _parser() -> argparse.ArgumentParser:
         "--platform",
         choices=sorted(INGRESS),
         help="answer as this platform's ingress (its paths, credentials and answers)",
+    )
+    serve.add_argument(
+        "--retain",
+        type=int,
+        default=RETAIN,
+        metavar="N",
+        help=f"keep at most N deliveries, evicting the oldest (default {RETAIN:,}; 0: no bound)",
+    )
+    serve.add_argument(
+        "--retain-bytes",
+        type=int,
+        default=RETAIN_BYTES,
+        metavar="B",
+        help="keep at most B bytes of deliveries (estimated), evicting the oldest (default"
+        f" {RETAIN_BYTES // 2**20} MiB, within the manifests' 512 Mi; 0: no bound)",
     )
     serve.add_argument(
         "--forward",
@@ -270,6 +290,8 @@ def _serve(args: argparse.Namespace) -> int:
             show_credentials=args.show_credentials,
             platform=platform,
             forward=args.forward,
+            retain=args.retain or None,
+            retain_bytes=args.retain_bytes or None,
         )
     except (ImportError, OSError, TypeError, ValueError) as exc:
         print(f"pytest-cloudevents serve: {exc}", file=sys.stderr)

@@ -52,7 +52,7 @@ from pytest_cloudevents.delivery.ingress import Ingress, Refusal
 from pytest_cloudevents.events import is_event
 from pytest_cloudevents.faults.kinds import Delay, Fault, Flaky, encode_reply, is_plain_fault
 from pytest_cloudevents.recording.delivery import Delivery
-from pytest_cloudevents.recording.log import Arrival
+from pytest_cloudevents.recording.log import Arrival, DeliveryLog
 from pytest_cloudevents.recording.store import LocalRecording, Recording
 from pytest_cloudevents.spec.rules import Violation
 from pytest_cloudevents.wire import decode
@@ -408,6 +408,7 @@ def local_app(
     schemas: Mapping[str, Schema] | None = None,
     ingress: Ingress | None = None,
     forward: Forward | None = None,
+    log: DeliveryLog | None = None,
 ) -> DeliveryApp:
     """The delivery app of an in-process endpoint (a receiver, a mock sink): `options`
     with `settings` merged in, the `auth=` check and the contracts, checked as given."""
@@ -417,5 +418,6 @@ def local_app(
         (options or Options()).merged(settings),
         auth=check_auth(auth),
         contracts=None if schemas is None else Contracts(schemas),
+        log=log,
     )
     return DeliveryApp(recording, ingress, forward)

@@ -13,6 +13,7 @@ from pytest_cloudevents.delivery.app import local_app
 from pytest_cloudevents.expect.endpoint import Sink
 from pytest_cloudevents.hosts.server import Limits, Server
 from pytest_cloudevents.platforms import INGRESS, Platform, resolve
+from pytest_cloudevents.recording.log import DELIVERY_OVERHEAD, DeliveryLog
 from pytest_cloudevents.tls import (
     ClientCert,
     TLSMode,
@@ -58,7 +59,10 @@ class Receiver(Sink):
       otherwise the request goes on to the consumer as received (its path under the URL's)
       and the consumer's answer comes back, recorded in `Delivery.forwarded`;
       `forward_timeout` bounds each forwarded request (seconds), `forward_verify` is
-      what the proxy trusts of an https:// consumer.
+      what the proxy trusts of an https:// consumer;
+    - `retain` / `retain_bytes`: keep at most this many deliveries / this many bytes of
+      them (estimated), evicting the oldest answered ones first (None: no bound, the
+      default; `serve` bounds both); `Receiver.evicted` counts what went.
     """
 
     def __init__(
@@ -76,9 +80,17 @@ class Receiver(Sink):
         forward: str | None = None,
         forward_timeout: float = default("send_timeout"),
         forward_verify: bool | str = True,
+        retain: int | None = None,
+        retain_bytes: int | None = None,
         **settings: Any,
     ) -> None:
         chosen, options_given = _platform_of(platform, dict(settings))
+        log = self._make_log(
+            None if retain is None else check_whole("retain (deliveries)", retain, minimum=1),
+            None
+            if retain_bytes is None
+            else check_whole("retain_bytes", retain_bytes, minimum=DELIVERY_OVERHEAD),
+        )
         #: the consumer deliveries go on to (`forward=`), or None
         self.forwarder: Forwarder | None = None
         if forward is not None:  # its client (requests) is imported only for a proxy
@@ -92,6 +104,7 @@ class Receiver(Sink):
             schemas=schemas,
             ingress=chosen,
             forward=self.forwarder,
+            log=log,
         )
         #: the platform whose ingress this receiver answers as, or None
         self.platform = chosen
@@ -119,6 +132,16 @@ class Receiver(Sink):
     def _mount(self) -> Mount | None:
         """What the server answers beside the app (the standalone receiver's control API)."""
         return None
+
+    def _make_log(self, retain: int | None, retain_bytes: int | None) -> DeliveryLog:
+        """The log deliveries are recorded in (the standalone receiver's may be a store's)."""
+        return DeliveryLog(retain=retain, retain_bytes=retain_bytes)
+
+    @property
+    def evicted(self) -> int:
+        """How many deliveries retention (`retain=`, `retain_bytes=`) evicted since the
+        last reset."""
+        return self._log.evicted
 
     @property
     def url(self) -> str:

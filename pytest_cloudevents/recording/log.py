@@ -12,7 +12,7 @@ from pytest_cloudevents.events import CloudEvent, attributes_view
 from pytest_cloudevents.recording.delivery import Delivery
 from pytest_cloudevents.recording.wakeup import Wakeup
 
-__all__ = ["INDEXED", "Arrival", "DeliveryLog"]
+__all__ = ["DELIVERY_OVERHEAD", "INDEXED", "Arrival", "DeliveryLog", "size_of"]
 
 _Entry = tuple[int, CloudEvent]  # an accepted event and the seq of its delivery
 
@@ -36,6 +36,17 @@ _new_arrival: Final[Callable[[type[Arrival], tuple[int, int, float, threading.Ev
 )
 
 
+#: What a small delivery costs kept, beyond its body and headers (measured: about 3.7 KB
+#: for an event of a few hundred bytes).
+DELIVERY_OVERHEAD: Final[int] = 3072
+
+
+def size_of(delivery: Delivery) -> int:
+    """The estimated memory a kept delivery costs, in bytes."""
+    headers = sum(len(name) + len(value) for name, value in delivery.headers.lowered.items())
+    return DELIVERY_OVERHEAD + len(delivery.body) + 2 * headers
+
+
 #: The outcomes the after-test check reports when nobody looked at them.
 _TROUBLED: Final[frozenset[str]] = frozenset({"rejected", "error"})
 
@@ -49,9 +60,16 @@ class DeliveryLog:
     Accepted events are indexed as they settle, by `id`, `source` and `type` (`INDEXED`),
     so waits look only at what is new and assertions that fix one of those attributes look
     only at the events that have it: they cost what they return, not the log's size.
+
+    Retention (`retain` deliveries, `retain_bytes` of their estimated size; None: no bound,
+    the default in pytest) evicts the oldest answered deliveries first, down to nine tenths
+    of the bound at a time (so an eviction costs a tenth of a delivery per delivery); a held
+    (`pending`) one is never evicted. Evictions are counted
+    (`evicted`); the cursors of `settled_since` count every answered delivery, evicted or
+    not, so a cursor stays valid and says how many it missed; a wait keeps what it found.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, retain: int | None = None, retain_bytes: int | None = None) -> None:
         # the condition's lock taken directly where nothing waits (the C lock, no Python
         # frame); `_sleepers` counts the threads in `wait`, so a settle wakes none in vain
         self._lock = threading.RLock()
@@ -71,6 +89,14 @@ class DeliveryLog:
         self._generation = 0
         self._cancelled = threading.Event()
         self._async_waiters: set[Wakeup] = set()
+        #: (deliveries, bytes) the log keeps at most; None: everything
+        self._limits: tuple[int | None, int | None] | None = (
+            None if retain is None and retain_bytes is None else (retain, retain_bytes)
+        )
+        self._bytes = 0  # the estimated size of the deliveries kept (with limits only)
+        self._evicted = 0  # deliveries evicted since the last clear
+        self._evictions = 0  # bumped at each eviction: scans find their place again
+        self._settled_base = 0  # answered deliveries evicted from the front of `_settled`
 
     def begin(self) -> Arrival:
         """Number an arriving request and hand it its generation's cancel event."""
@@ -142,11 +168,86 @@ class DeliveryLog:
                     self._events[at:at] = delivery.events
                     seqs[at:at] = [delivery.seq] * len(delivery.events)
                     self._reorders += 1
+            if self._limits is not None:
+                self._retain(delivery)
             if self._sleepers:  # `_wake`, inline: every delivery passes here
                 self._cond.notify_all()
             for waiter in self._async_waiters:
                 waiter.set()
             return True
+
+    @property
+    def evicted(self) -> int:
+        """How many deliveries retention evicted since the last clear."""
+        with self._lock:
+            return self._evicted
+
+    @property
+    def retention(self) -> tuple[int | None, int | None]:
+        """(deliveries, bytes) the log keeps at most (None: no bound)."""
+        return self._limits or (None, None)
+
+    def _retain(self, delivery: Delivery) -> None:
+        """Count the settled delivery's size and evict the oldest answered deliveries, a
+        tenth of the bound at a time, while the log is over it (call with the lock)."""
+        assert self._limits is not None
+        most, most_bytes = self._limits
+        self._bytes += size_of(delivery)
+        over = most is not None and len(self._settled) > most
+        over_bytes = most_bytes is not None and self._bytes > most_bytes
+        settled = self._settled
+        if not (over or over_bytes) or len(settled) < 2:  # the newest one always stays
+            return
+        if over_bytes:  # as many of the oldest as free a tenth of the bound
+            goal, freed, count = self._bytes - int(most_bytes * 0.9), 0, 0  # type: ignore[operator]
+            while count < len(settled) - 1 and freed < goal:
+                freed += size_of(settled[count])
+                count += 1
+        else:
+            count = 0
+        if over:
+            count = max(count, len(settled) - int(most * 0.9))  # type: ignore[operator]
+        count = max(1, min(count, len(settled) - 1))
+        gone = settled[:count]
+        del settled[:count]
+        self._settled_base += count
+        self._evicted += count
+        self._evictions += 1
+        seqs = {d.seq for d in gone}
+        self._bytes -= sum(size_of(d) for d in gone)
+        self._items = [d for d in self._items if d.seq not in seqs]
+        if self._troubled:
+            self._troubled = [s for s in self._troubled if s not in seqs]
+        if any(d.events for d in gone if d.outcome == "accepted"):
+            kept = [
+                (s, e) for s, e in zip(self._event_seqs, self._events, strict=True) if s not in seqs
+            ]
+            self._event_seqs = [s for s, _ in kept]
+            self._events = [e for _, e in kept]
+            for d in gone:
+                if d.outcome == "accepted":
+                    self._unindex(d)
+
+    def _unindex(self, delivery: Delivery) -> None:
+        """Take an evicted delivery's events out of the index."""
+        for event in delivery.events:
+            attributes = attributes_view(event)
+            for name, index in self._index.items():
+                key = attributes.get(name)
+                if type(key) is not str:
+                    key = str(key)
+                found = index.get(key)
+                if found is None:
+                    continue
+                if type(found) is list:
+                    entries: list[_Entry] = found
+                    entries[:] = [e for e in entries if e[0] != delivery.seq]
+                    if len(entries) == 1:
+                        index[key] = entries[0]
+                    elif not entries:
+                        del index[key]
+                elif found[0] == delivery.seq:
+                    del index[key]
 
     @property
     def generation(self) -> int:
@@ -164,6 +265,7 @@ class DeliveryLog:
             self._event_seqs.clear()
             for index in self._index.values():
                 index.clear()
+            self._bytes = self._evicted = self._settled_base = 0
             self._reorders += 1
             self._generation += 1
             self._cancelled.set()
@@ -172,9 +274,19 @@ class DeliveryLog:
 
     def settled_since(self, cursor: int) -> tuple[list[Delivery], int, int]:
         """The deliveries answered after the first `cursor` ones, in the order they were
-        answered; the cursor to pass next; and the generation (a clear starts over at 0)."""
+        answered (those not evicted); the cursor to pass next; and the generation (a clear
+        starts over at 0). See `missed` for how many retention took from the answer."""
         with self._lock:
-            return self._settled[cursor:], len(self._settled), self._generation
+            return self._since(cursor), self._settled_base + len(self._settled), self._generation
+
+    def missed(self, cursor: int) -> int:
+        """How many deliveries answered after the first `cursor` were evicted before they
+        could be read from there."""
+        with self._lock:
+            return max(0, self._settled_base - cursor)
+
+    def _since(self, cursor: int) -> list[Delivery]:
+        return self._settled[max(0, cursor - self._settled_base) :]
 
     async def wait_settled_async(
         self, cursor: int, timeout: float
@@ -184,16 +296,17 @@ class DeliveryLog:
         deadline = time.monotonic() + timeout
         while True:
             with self._lock:
-                settled = len(self._settled)
+                settled = self._settled_base + len(self._settled)
                 if settled != cursor:
-                    return self._settled[cursor:], settled, self._generation
+                    return self._since(cursor), settled, self._generation
                 waiter = Wakeup()
                 self._async_waiters.add(waiter)
             try:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or not await waiter.wait(remaining):
                     with self._lock:
-                        return [], len(self._settled), self._generation
+                        settled = self._settled_base + len(self._settled)
+                        return [], settled, self._generation
             finally:
                 with self._lock:
                     self._async_waiters.discard(waiter)
@@ -334,13 +447,20 @@ class _Scan:
         self.key: tuple[str, str] | None = None  # the entry chosen at the first look
         self.found: list[tuple[int, CloudEvent]] = []
         self.cursor, self.reorders = 0, -1
+        #: the seq of the last event looked at, and the log's evictions then: after an
+        #: eviction the cursor is found again from it (what was found is kept)
+        self.last, self.evictions = 0, log._evictions
 
     def look(self) -> int:
         """Match what is new (outside the log's lock); the number of matches so far."""
         log = self.log
         with log._lock:
             if self.reorders != log._reorders:  # something moved: look at all again
-                self.found, self.cursor, self.reorders = [], 0, log._reorders
+                self.found, self.cursor, self.reorders, self.last = [], 0, log._reorders, 0
+                self.evictions = log._evictions
+            elif self.evictions != log._evictions:  # the oldest went: find the place again
+                self.evictions = log._evictions
+                self.cursor = self._place()
             if self.keys:
                 if self.key is None:
                     self.key = min(self.keys, key=lambda k: len(log._entries(k)))
@@ -350,13 +470,22 @@ class _Scan:
                 seqs, events = log._event_seqs[self.cursor :], log._events[self.cursor :]
                 fresh = list(zip(seqs, events, strict=True))
                 self.cursor = len(log._events)
+            if fresh:
+                self.last = fresh[-1][0]
         self.found += [(seq, e) for seq, e in fresh if self.matches(e)]
         return len(self.found)
+
+    def _place(self) -> int:
+        """Where the events after `last` start now (call with the log's lock)."""
+        log = self.log
+        if self.key is not None:
+            return bisect.bisect_right(log._entries(self.key), self.last, key=lambda e: e[0])
+        return bisect.bisect_right(log._event_seqs, self.last)
 
     def nothing_new(self) -> bool:
         """True when nothing was accepted since the last look (call with the lock held)."""
         log = self.log
-        if self.reorders != log._reorders:
+        if self.reorders != log._reorders or self.evictions != log._evictions:
             return False
         if self.key is not None:
             return len(log._entries(self.key)) == self.cursor

@@ -54,10 +54,16 @@ class LocalRecording:
     """A recording kept in this process (receivers, mocks, the standalone receiver)."""
 
     def __init__(
-        self, options: Options, *, auth: Auth | None = None, contracts: Contracts | None = None
+        self,
+        options: Options,
+        *,
+        auth: Auth | None = None,
+        contracts: Contracts | None = None,
+        log: DeliveryLog | None = None,
     ) -> None:
         self.options = options
-        self.log = DeliveryLog()
+        #: the deliveries (`DeliveryLog(retain=...)` bounds them; a store keeps them on disk)
+        self.log = log if log is not None else DeliveryLog()
         self.rules = RuleList()
         self.handler: Handler | None = None
         #: who may deliver (`Receiver(auth=...)`); None admits everyone

@@ -219,6 +219,7 @@ class ControlAPI:
         shown = _credentials(query, self.show_credentials)
         form = _format(query)
         log = self.sink.recording.log
+        missed = log.missed(after)  # answered after `after`, evicted before this read
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
         while True:
@@ -237,7 +238,13 @@ class ControlAPI:
                         break
             if chosen or remaining <= 0 or cursor < after:
                 upto = after + consumed if len(chosen) == limit and cursor >= after else cursor
-                page = {"generation": generation, "next": upto, "more": upto < cursor}
+                page = {
+                    "generation": generation,
+                    "next": upto,
+                    "more": upto < cursor,
+                    "evicted": log.evicted,
+                    "missed": missed,
+                }
                 # a page of deliveries is built off the loop: other deliveries go on
                 return await loop.run_in_executor(None, _page_answer, page, chosen, shown, form)
             after = cursor  # only non-matching deliveries came: wait on from there
@@ -383,6 +390,7 @@ def _page_answer(
         ("X-CE-Generation", str(page["generation"])),
         ("X-CE-Next", str(page["next"])),
         ("X-CE-More", "true" if page["more"] else "false"),
+        ("X-CE-Evicted", str(page["evicted"])),
     ]
     return Answer(200, headers, body)
 
