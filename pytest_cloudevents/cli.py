@@ -136,6 +136,13 @@ def _parser() -> argparse.ArgumentParser:
         f" {RETAIN_BYTES // 2**20} MiB, within the manifests' 512 Mi; 0: no bound)",
     )
     serve.add_argument(
+        "--store",
+        metavar="WHERE",
+        help="keep the log beside memory: an SQLite file (sqlite:///path.db, or a path: a"
+        " restart loses nothing) or PostgreSQL (postgresql://...: replicas share the log and"
+        " the fault rules; extra postgres)",
+    )
+    serve.add_argument(
         "--forward",
         metavar="URL",
         help="a proxy: send every delivery on to the consumer at URL (after fault rules)"
@@ -290,6 +297,7 @@ def _serve(args: argparse.Namespace) -> int:
             show_credentials=args.show_credentials,
             platform=platform,
             forward=args.forward,
+            store=args.store,
             retain=args.retain or None,
             retain_bytes=args.retain_bytes or None,
         )
@@ -308,6 +316,10 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"{platform.name} ingress: publish to {receiver.publish_url(**_shape(platform))}")
     if args.forward is not None:
         print(f"forwarding to {args.forward}", flush=True)
+    if args.store is not None:
+        from pytest_cloudevents.send.result import redact
+
+        print(f"store: {redact(args.store)} ({len(receiver.deliveries)} deliveries)", flush=True)
     print(f"control API and live page: {receiver.control_url}", flush=True)
     if args.tls:
         print(f"CA bundle: {receiver.ca_bundle}", flush=True)

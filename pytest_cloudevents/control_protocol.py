@@ -18,6 +18,7 @@ from pytest_cloudevents.errors import RemoteError
 from pytest_cloudevents.events import CloudEvent
 from pytest_cloudevents.faults import kinds
 from pytest_cloudevents.faults.kinds import Fault
+from pytest_cloudevents.faults.rules import When
 from pytest_cloudevents.recording.delivery import Delivery, Forwarded
 from pytest_cloudevents.spec.codes import Level
 from pytest_cloudevents.spec.rules import Violation
@@ -40,6 +41,8 @@ __all__ = [
     "MAX_WAIT",
     "REDACTED",
     "BadJSON",
+    "RuleForm",
+    "StoredForm",
     "compile_regex",
     "delivery_from_json",
     "delivery_to_json",
@@ -178,6 +181,38 @@ def delivery_from_json(doc: dict[str, Any]) -> Delivery:
         content_encoding=doc.get("content_encoding"),
         forwarded=None if not doc.get("forwarded") else _forwarded_from(doc["forwarded"]),
     )
+
+
+class StoredForm:
+    """A delivery as a store keeps it: the control API's JSON form, credentials and all
+    (`recording.persist.Codec`)."""
+
+    def encode(self, delivery: Delivery) -> str:
+        return json.dumps(delivery_to_json(delivery, credentials=True), separators=(",", ":"))
+
+    def decode(self, text: str) -> Delivery:
+        return delivery_from_json(json.loads(text))
+
+
+class RuleForm:
+    """A fault rule as a store keeps it (`recording.postgres.RuleCodec`): the control API's
+    JSON form of the fault, its `times` and its `when` criteria."""
+
+    def encode(self, fault: Fault, times: int | None, when: When) -> str:
+        if when is not None and not isinstance(when, Matcher):
+            raise TypeError(
+                "a rule shared through a store takes when= as match(...) criteria, not a"
+                " Python predicate (replicas cannot run it)"
+            )
+        doc = fault_to_json(fault)
+        doc["times"] = times
+        doc["when"] = None if when is None else matcher_to_json(when)
+        return json.dumps(doc, separators=(",", ":"))
+
+    def decode(self, text: str) -> tuple[Fault, int | None, When]:
+        doc = json.loads(text)
+        times, when = doc.pop("times", None), doc.pop("when", None)
+        return fault_from_json(doc), times, None if when is None else matcher_from_json(when)
 
 
 def _violation_from(doc: dict[str, Any]) -> Violation:

@@ -76,7 +76,14 @@ def test_a_long_poll_returns_when_a_delivery_is_answered(standalone: Standalone)
 
 def test_a_long_poll_with_nothing_new_ends_at_its_wait(standalone: Standalone) -> None:
     doc = requests.get(api(standalone, "deliveries"), params={"wait": 0.2}).json()
-    assert doc == {"generation": 0, "next": 0, "more": False, "deliveries": []}
+    assert doc == {
+        "generation": 0,
+        "next": 0,
+        "more": False,
+        "evicted": 0,
+        "missed": 0,
+        "deliveries": [],
+    }
 
 
 def test_rules_are_added_listed_used_and_cleared(standalone: Standalone) -> None:

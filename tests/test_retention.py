@@ -13,13 +13,13 @@ import requests
 from standalone import serve
 
 from pytest_cloudevents import Client, Receiver, RemoteReceiver, Standalone, faults, match
-from pytest_cloudevents.events import build
+from pytest_cloudevents.events import CloudEvent, build
 from pytest_cloudevents.recording.log import DELIVERY_OVERHEAD
 
 
-def event(number: int, **more: object) -> object:
-    attributes = {"specversion": "1.0", "id": f"e{number}", "source": "/s", "type": "t"}
-    attributes.update(more)
+def event(number: int, **more: object) -> CloudEvent:
+    attributes: dict[str, object] = {"specversion": "1.0", "id": f"e{number}", "source": "/s"}
+    attributes.update(type="t", **more)
     return build(attributes, {"n": number})
 
 
@@ -125,7 +125,7 @@ def send_many(url: str, first: int, count: int, senders: int = 4) -> None:
     per = count // senders
 
     def run(start: int) -> None:
-        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
         try:
             for n in range(start, start + per):
                 connection.request(

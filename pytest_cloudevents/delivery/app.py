@@ -51,6 +51,7 @@ from pytest_cloudevents.delivery.forward import Forward, forwarded_answer
 from pytest_cloudevents.delivery.ingress import Ingress, Refusal
 from pytest_cloudevents.events import is_event
 from pytest_cloudevents.faults.kinds import Delay, Fault, Flaky, encode_reply, is_plain_fault
+from pytest_cloudevents.faults.rules import RuleList
 from pytest_cloudevents.recording.delivery import Delivery
 from pytest_cloudevents.recording.log import Arrival, DeliveryLog
 from pytest_cloudevents.recording.store import LocalRecording, Recording
@@ -409,6 +410,7 @@ def local_app(
     ingress: Ingress | None = None,
     forward: Forward | None = None,
     log: DeliveryLog | None = None,
+    rules: RuleList | None = None,
 ) -> DeliveryApp:
     """The delivery app of an in-process endpoint (a receiver, a mock sink): `options`
     with `settings` merged in, the `auth=` check and the contracts, checked as given."""
@@ -419,5 +421,6 @@ def local_app(
         auth=check_auth(auth),
         contracts=None if schemas is None else Contracts(schemas),
         log=log,
+        rules=rules,
     )
     return DeliveryApp(recording, ingress, forward)

@@ -3,6 +3,7 @@ picks the rule answering a delivery."""
 
 from __future__ import annotations
 
+import itertools
 import random
 import threading
 from collections.abc import Callable
@@ -34,8 +35,11 @@ When = Matcher | Callable[[Any], bool] | None
 class Rule:
     """An injected fault with its remaining uses and its condition.
 
-    `hits` counts the deliveries it answered; `times=None` means unlimited.
+    `hits` counts the deliveries it answered; `times=None` means unlimited; `ident` is its
+    number in its list (the control API's rule id).
     """
+
+    ident: int = 0
 
     def __init__(self, fault: Fault, times: int | None, when: When) -> None:
         if not is_fault(fault):
@@ -72,6 +76,7 @@ class RuleList:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._rules: list[Rule] = []
+        self._idents = itertools.count(1)
         #: no rule was injected since the last clear (read by every delivery: an attribute)
         self.empty = True
 
@@ -82,6 +87,7 @@ class RuleList:
             fault = replace(fault, seed=chosen, _rng=random.Random(chosen))
         rule = Rule(fault, times, when)
         with self._lock:
+            rule.ident = next(self._idents)
             self._rules.append(rule)
             self.empty = False
         return rule

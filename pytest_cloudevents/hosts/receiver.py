@@ -11,6 +11,7 @@ from pytest_cloudevents.criteria.schema import Schema
 from pytest_cloudevents.delivery.access import AuthArg
 from pytest_cloudevents.delivery.app import local_app
 from pytest_cloudevents.expect.endpoint import Sink
+from pytest_cloudevents.faults.rules import RuleList
 from pytest_cloudevents.hosts.server import Limits, Server
 from pytest_cloudevents.platforms import INGRESS, Platform, resolve
 from pytest_cloudevents.recording.log import DELIVERY_OVERHEAD, DeliveryLog
@@ -85,57 +86,65 @@ class Receiver(Sink):
         **settings: Any,
     ) -> None:
         chosen, options_given = _platform_of(platform, dict(settings))
-        log = self._make_log(
+        log, rules = self._stores(
             None if retain is None else check_whole("retain (deliveries)", retain, minimum=1),
             None
             if retain_bytes is None
             else check_whole("retain_bytes", retain_bytes, minimum=DELIVERY_OVERHEAD),
         )
-        #: the consumer deliveries go on to (`forward=`), or None
-        self.forwarder: Forwarder | None = None
-        if forward is not None:  # its client (requests) is imported only for a proxy
-            from pytest_cloudevents.hosts.forwarder import Forwarder
+        try:
+            #: the consumer deliveries go on to (`forward=`), or None
+            self.forwarder: Forwarder | None = None
+            if forward is not None:  # its client (requests) is imported only for a proxy
+                from pytest_cloudevents.hosts.forwarder import Forwarder
 
-            self.forwarder = Forwarder(forward, timeout=forward_timeout, verify=forward_verify)
-        app = local_app(
-            options,
-            options_given,
-            auth=auth,
-            schemas=schemas,
-            ingress=chosen,
-            forward=self.forwarder,
-            log=log,
-        )
-        #: the platform whose ingress this receiver answers as, or None
-        self.platform = chosen
-        super().__init__(app.recording)
-        self.tls: TLSMode = check_tls(tls)
-        if not isinstance(host, str) or not host:
-            raise TypeError(f"host must be an address such as '127.0.0.1', not {host!r}")
-        check_whole("port (0 for any free port)", port, minimum=0, maximum=65535)
-        if advertise_host is not None and (
-            not isinstance(advertise_host, str) or not advertise_host
-        ):
-            raise TypeError(
-                f"advertise_host must be a host name such as 'host.docker.internal', not"
-                f" {advertise_host!r}"
+                self.forwarder = Forwarder(forward, timeout=forward_timeout, verify=forward_verify)
+            app = local_app(
+                options,
+                options_given,
+                auth=auth,
+                schemas=schemas,
+                ingress=chosen,
+                forward=self.forwarder,
+                log=log,
+                rules=rules,
             )
-        context = server_context(self.tls) if self.tls else None
-        if limits is not None and not isinstance(limits, Limits):
-            raise TypeError(f"limits must be a Limits(...), not {limits!r}")
-        self._server = Server(host, port, app, self._mount(), context, limits)
-        self.host = host
-        self.port: int = self._server.port
-        self.advertise_host = advertise_host
-        self._stopped = False
+            #: the platform whose ingress this receiver answers as, or None
+            self.platform = chosen
+            super().__init__(app.recording)
+            self.tls: TLSMode = check_tls(tls)
+            if not isinstance(host, str) or not host:
+                raise TypeError(f"host must be an address such as '127.0.0.1', not {host!r}")
+            check_whole("port (0 for any free port)", port, minimum=0, maximum=65535)
+            if advertise_host is not None and (
+                not isinstance(advertise_host, str) or not advertise_host
+            ):
+                raise TypeError(
+                    f"advertise_host must be a host name such as 'host.docker.internal', not"
+                    f" {advertise_host!r}"
+                )
+            context = server_context(self.tls) if self.tls else None
+            if limits is not None and not isinstance(limits, Limits):
+                raise TypeError(f"limits must be a Limits(...), not {limits!r}")
+            self._server = Server(host, port, app, self._mount(), context, limits)
+            self.host = host
+            self.port: int = self._server.port
+            self.advertise_host = advertise_host
+            self._stopped = False
+        except BaseException:
+            log.close()  # a store's threads and connections go with a receiver never started
+            raise
 
     def _mount(self) -> Mount | None:
         """What the server answers beside the app (the standalone receiver's control API)."""
         return None
 
-    def _make_log(self, retain: int | None, retain_bytes: int | None) -> DeliveryLog:
-        """The log deliveries are recorded in (the standalone receiver's may be a store's)."""
-        return DeliveryLog(retain=retain, retain_bytes=retain_bytes)
+    def _stores(
+        self, retain: int | None, retain_bytes: int | None
+    ) -> tuple[DeliveryLog, RuleList | None]:
+        """The log deliveries are recorded in, and the rules (None: the recording's own);
+        the standalone receiver's may be kept in a store."""
+        return DeliveryLog(retain=retain, retain_bytes=retain_bytes), None
 
     @property
     def evicted(self) -> int:
@@ -202,6 +211,7 @@ class Receiver(Sink):
         self._stopped = True
         self._log.cancel_in_flight()
         self._server.stop()
+        self._log.close()  # a store writes what is queued
         if self.forwarder is not None:
             self.forwarder.close()
 

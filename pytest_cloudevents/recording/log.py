@@ -311,6 +311,13 @@ class DeliveryLog:
                 with self._lock:
                     self._async_waiters.discard(waiter)
 
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until what was recorded is stored (a store's; nothing to wait for here)."""
+        return True
+
+    def close(self) -> None:
+        """Store what is queued and let go of the store (a store's; nothing here)."""
+
     def cancel_in_flight(self) -> None:
         """Cut the current generation's in-flight deliveries short (on stop)."""
         with self._lock:

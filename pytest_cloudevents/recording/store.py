@@ -60,11 +60,13 @@ class LocalRecording:
         auth: Auth | None = None,
         contracts: Contracts | None = None,
         log: DeliveryLog | None = None,
+        rules: RuleList | None = None,
     ) -> None:
         self.options = options
         #: the deliveries (`DeliveryLog(retain=...)` bounds them; a store keeps them on disk)
         self.log = log if log is not None else DeliveryLog()
-        self.rules = RuleList()
+        #: the fault rules (replicas sharing a store share them)
+        self.rules = rules if rules is not None else RuleList()
         self.handler: Handler | None = None
         #: who may deliver (`Receiver(auth=...)`); None admits everyone
         self.auth = auth

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import json
 from collections.abc import AsyncIterator, Callable
 from importlib import resources
@@ -100,8 +99,6 @@ class ControlAPI:
         #: the host names (lower-cased, no port) a request's Host may give; None: any
         self.hosts = hosts
         self.show_credentials = show_credentials
-        self._ids = itertools.count(1)
-        self._rules: dict[int, Rule] = {}
         self._routes: dict[tuple[str, str], Callable[[Request, dict[str, list[str]]], Any]] = {
             ("GET", "health"): self._health,
             ("GET", "deliveries"): self._deliveries,
@@ -251,15 +248,10 @@ class ControlAPI:
 
     def _reset(self, request: Request, query: dict[str, list[str]]) -> Answer:
         self.sink.reset()
-        self._rules.clear()
         return _json(200, {"generation": self.sink.recording.log.generation})
 
     def _list_rules(self, request: Request, query: dict[str, list[str]]) -> Answer:
-        live = {id(r) for r in self.sink.recording.rules.snapshot()}
-        return _json(
-            200,
-            [_rule_json(i, r) for i, r in self._rules.items() if id(r) in live],
-        )
+        return _json(200, [_rule_json(r) for r in self.sink.recording.rules.snapshot()])
 
     def _add_rule(self, request: Request, query: dict[str, list[str]]) -> Answer:
         doc = document_from_json(request.body or b"null")
@@ -275,13 +267,10 @@ class ControlAPI:
             rule = self.sink.inject(fault, times=times, when=matcher)
         except (TypeError, ValueError) as exc:
             raise BadJSON(str(exc)) from None
-        ident = next(self._ids)
-        self._rules[ident] = rule
-        return _json(201, _rule_json(ident, rule))
+        return _json(201, _rule_json(rule))
 
     def _clear_rules(self, request: Request, query: dict[str, list[str]]) -> Answer:
         self.sink.recording.rules.clear()
-        self._rules.clear()
         return _json(200, [])
 
     def _stream(self, request: Request, query: dict[str, list[str]], left: asyncio.Event) -> Stream:
@@ -334,13 +323,13 @@ class ControlAPI:
                         await pending
 
 
-def _rule_json(ident: int, rule: Rule) -> dict[str, Any]:
+def _rule_json(rule: Rule) -> dict[str, Any]:
     shown = None
     if isinstance(rule.when, Matcher):
         with contextlib.suppress(TypeError):
             shown = matcher_to_json(rule.when)
     return {
-        "id": ident,
+        "id": rule.ident,
         "fault": fault_to_json(rule.fault),
         "times": rule.times,
         "when": shown,
