@@ -10,6 +10,7 @@
     pytest-cloudevents send URL PATH... [--mode binary|structured] [--header 'Name: value']
                              [--timeout S] [--json]
     pytest-cloudevents diff A B [--match ATTR[,ATTR]] [--ignore-additions]
+    pytest-cloudevents probe URL [--rate R] [--duration S] [--receiver URL] [--json]
 
 `serve` runs a standalone receiver in the foreground until Ctrl-C or SIGTERM (then stops
 cleanly, exit status 0); its first line of output is `listening on http://HOST:PORT/`.
@@ -21,6 +22,8 @@ file per event in DEST, or JSON lines), credentials redacted unless `--show-cred
 `send` replays recordings (files or folders) to URL and prints each result; exit status 1
 when one was not acknowledged. `diff` compares two recordings as the conformance tool's
 `diff` does: exit status 0 when equal, 1 on a difference, 2 when one cannot be read.
+`probe` sends a paced stream of numbered events and reports the missing, duplicated and
+out-of-order ones, latencies and answers; exit status 1 when any was lost.
 """
 
 from __future__ import annotations
@@ -232,6 +235,30 @@ def _parser() -> argparse.ArgumentParser:
         help=f"seconds per message ({default('send_timeout'):g})",
     )
     send.add_argument("--json", action="store_true", help="print the results as JSON lines")
+    prober = commands.add_parser(
+        "probe", help="send a paced stream of numbered events and report what arrived"
+    )
+    prober.add_argument("url", help="where to send (a receiver, or a pipeline's entry)")
+    prober.add_argument("--rate", type=float, default=50.0, help="events a second (50)")
+    prober.add_argument("--duration", type=float, default=5.0, help="seconds of sending (5)")
+    prober.add_argument(
+        "--receiver",
+        metavar="URL",
+        help="the standalone receiver at the pipeline's end to read (default: URL itself)",
+    )
+    prober.add_argument(
+        "--senders", type=int, default=1, help="send from this many at once (1: in order)"
+    )
+    prober.add_argument(
+        "--settle",
+        type=float,
+        default=5.0,
+        help="seconds to wait for events still on their way (5)",
+    )
+    prober.add_argument(
+        "--token", default=os.environ.get("CE_TOKEN"), help="the receiver's control API token"
+    )
+    prober.add_argument("--json", action="store_true", help="print the report as JSON")
     compare = commands.add_parser(
         "diff", help="compare two recordings event by event (the conformance tool's diff)"
     )
@@ -261,6 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "export": _export,
         "send": _send,
         "diff": _diff,
+        "probe": _probe,
     }
     return commands[args.command](args)
 
@@ -428,6 +456,27 @@ def _result_json(number: int, result: Any) -> dict[str, Any]:
         "error": None if result.error is None else str(result.error),
         "elapsed": result.elapsed,
     }
+
+
+def _probe(args: argparse.Namespace) -> int:
+    from pytest_cloudevents.errors import CloudEventsError
+    from pytest_cloudevents.probe import probe
+
+    try:
+        report = probe(
+            args.url,
+            rate=args.rate,
+            duration=args.duration,
+            receiver=args.receiver,
+            token=args.token,
+            senders=args.senders,
+            settle=args.settle,
+        )
+    except (CloudEventsError, TypeError, ValueError) as exc:
+        print(f"pytest-cloudevents probe: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(report.to_json(), indent=2) if args.json else report.render())
+    return 0 if report.lossless and report.sent == report.received else 1
 
 
 def _diff(args: argparse.Namespace) -> int:

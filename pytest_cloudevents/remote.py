@@ -221,11 +221,17 @@ class RemoteReceiver(Sink):
                 f"the standalone receiver at {self._url} refused the token: pass"
                 " token=<the serve --token value> (or set CE_TOKEN)"
             )
+        if response.status_code >= 400 and name == "health":
+            raise ControlAPIError(
+                f"{self._control} is not the control API of a standalone receiver (it"
+                f" answered {response.status_code}): point at a `pytest-cloudevents serve`"
+                " (or give its control_prefix)"
+            )
         if response.status_code >= 400:
             try:
                 message = response.json()["error"]
             except (ValueError, KeyError, TypeError):
-                message = response.text
+                message = response.text.strip()
             raise ControlAPIError(f"the standalone receiver refused {method} {name}: {message}")
         return response.json()
 
