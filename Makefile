@@ -51,7 +51,7 @@ test-browser: $(STAMP)
 
 # Refresh docs/page.png, the README's picture of the page, from the browser test.
 screenshot: $(STAMP)
-	CE_UPDATE_SCREENSHOT=1 $(BIN)/python -m pytest -q -p no:randomly tests/test_page.py -k timeline
+	CE_UPDATE_SCREENSHOT=1 $(BIN)/python -m pytest -q -p no:randomly tests/test_page.py -k screenshot
 
 # A standalone receiver on port 8080 for a person to try: the page is at /_ce/.
 serve: $(STAMP)

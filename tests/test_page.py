@@ -5,6 +5,7 @@ it can; elsewhere this module skips, saying so."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -154,11 +155,6 @@ def test_the_timeline_draws_one_mark_per_attempt(
     ]
     gaps = page.locator("#timeline text.gap").all_text_contents()
     assert len(gaps) == 2 and all(g.startswith("+") and g.endswith(" s") for g in gaps)
-    shot = tmp_path / "page.png"
-    page.screenshot(path=str(shot), full_page=True)
-    assert shot.stat().st_size > 10_000
-    if os.environ.get("CE_UPDATE_SCREENSHOT"):  # `make screenshot` refreshes the README's
-        shutil.copyfile(shot, DOCS / "page.png")
     standalone.reset()
 
 
@@ -167,3 +163,140 @@ def test_the_page_follows_a_reset(page: Any, standalone: Standalone) -> None:
     page.wait_for_function("document.querySelectorAll('#rows tr').length === 1")
     standalone.reset()
     page.wait_for_function("document.querySelectorAll('#rows tr').length === 0")
+
+
+def test_the_rate_graph_draws_the_last_minute_by_outcome(page: Any, standalone: Standalone) -> None:
+    for n in range(5):
+        requests.post(standalone.url, headers=binary(ce_id=f"r{n}"), data=b"{}")
+    requests.post(standalone.url, headers=binary(ce_id=None), data=b"{}")
+    page.wait_for_function(
+        "[...document.querySelectorAll('#rate rect.bar')]"
+        ".reduce((n, r) => n + Number(r.dataset.count), 0) === 6"
+    )
+    outcomes = {
+        str(r.get_attribute("data-outcome")): int(r.get_attribute("data-count") or 0)
+        for r in page.locator("#rate rect.bar").all()
+        if r.get_attribute("data-outcome") == "rejected"
+    }
+    assert outcomes == {"rejected": 1}
+    assert "/s now" in page.inner_text("#rate-now")
+    standalone.reset()
+
+
+def test_grouping_counts_by_attribute_and_a_group_filters_the_list(
+    page: Any, standalone: Standalone
+) -> None:
+    for n, kind in enumerate(["com.example.a", "com.example.a", "com.example.b"]):
+        requests.post(standalone.url, headers=binary(ce_id=f"g{n}", ce_type=kind), data=b"{}")
+    page.wait_for_function("document.querySelectorAll('#rows tr').length === 3")
+    page.select_option("#group", "type")
+    page.wait_for_selector("#groups:not([hidden])")
+    groups = page.locator("#group-rows tr")
+    assert groups.count() == 2
+    assert groups.first.get_attribute("data-group") == "com.example.a"
+    assert groups.first.locator("td").nth(1).inner_text() == "2"
+    page.click("#group-rows tr[data-group='com.example.b']")
+    page.wait_for_selector("#deliveries:not([hidden])")
+    page.wait_for_function("document.querySelectorAll('#rows tr').length === 1")
+    assert rows(page) == ["g2"]
+    standalone.reset()
+
+
+def test_resend_records_the_delivery_again_and_compose_sends_a_new_event(
+    page: Any, standalone: Standalone
+) -> None:
+    requests.post(
+        standalone.url + "orders?x=1",
+        headers=binary(ce_id="once", authorization="Bearer secret"),
+        data=b'{"total": 3}',
+    )
+    page.wait_for_function("document.querySelectorAll('#rows tr').length === 1")
+    page.click("#rows tr")
+    page.click("#resend")
+    page.wait_for_function("document.getElementById('resent').dataset.status === '202'")
+    first, again = standalone.deliveries
+    assert (again.path, again.query, again.body) == ("/orders", "x=1", b'{"total": 3}')
+    assert again.events[0].get_attributes()["id"] == "once"
+    assert "authorization" not in again.headers  # shown redacted: never resent
+    page.click("#compose-open")
+    page.fill("#c-type", "com.example.composed")
+    page.fill("#c-data", '{"from": "the page"}')
+    page.click("#c-send")
+    page.wait_for_function("document.querySelectorAll('#rows tr').length === 3")
+    composed = standalone.deliveries[-1]
+    assert composed.outcome == "accepted" and composed.mode == "binary"
+    assert composed.events[0].get_attributes()["type"] == "com.example.composed"
+    standalone.reset()
+
+
+def test_the_cosmetic_faults_a_newcomer_found_are_fixed(page: Any, standalone: Standalone) -> None:
+    # a batch row shows how many events it carries
+    batch = [{"specversion": "1.0", "id": f"b{n}", "source": "/s", "type": "t"} for n in range(3)]
+    requests.post(
+        standalone.url,
+        headers={"content-type": "application/cloudevents-batch+json"},
+        data=json.dumps(batch),
+    )
+    page.wait_for_function("document.querySelectorAll('#rows tr').length === 1")
+    assert rows(page) == ["b0 (+2)"]
+    # a message without an id has no "attempts of this event"
+    requests.post(standalone.url, headers=binary(ce_id=None), data=b"{}")
+    page.wait_for_function("document.querySelectorAll('#rows tr').length === 2")
+    page.click("#rows tr[data-outcome='rejected']")
+    page.wait_for_selector("#detail:not([hidden])")
+    assert page.locator("#timeline-box").is_hidden()
+    # the type filter's placeholder is shown whole
+    fits = page.evaluate(
+        "(() => { const i = document.getElementById('f-type');"
+        " const c = document.createElement('canvas').getContext('2d');"
+        " c.font = getComputedStyle(i).font;"
+        " return c.measureText(i.placeholder).width <= i.clientWidth; })()"
+    )
+    assert fits
+    standalone.reset()
+
+
+def test_the_eviction_count_is_shown_and_follows_the_stream(browser: Any) -> None:
+    with Standalone(retain=5) as receiver:
+        for n in range(8):
+            requests.post(receiver.url, headers=binary(ce_id=f"v{n}"), data=b"{}")
+        context = browser.new_context(viewport={"width": 1400, "height": 800})
+        opened = context.new_page()
+        opened.set_default_timeout(10_000)
+        try:
+            opened.goto(receiver.control_url)
+            opened.wait_for_selector("#status[data-state='live']")
+            shown = int(opened.locator("#evicted").get_attribute("data-count") or 0)
+            assert shown == receiver.evicted > 0
+            for n in range(8, 20):
+                requests.post(receiver.url, headers=binary(ce_id=f"v{n}"), data=b"{}")
+            opened.wait_for_function(
+                f"document.getElementById('evicted').dataset.count === '{receiver.evicted}'"
+            )
+            assert "evicted by the receiver's retention" in opened.inner_text("#evicted")
+        finally:
+            context.close()
+
+
+def test_a_screenshot_of_the_page_for_the_docs(
+    page: Any, standalone: Standalone, tmp_path: Path
+) -> None:
+    """The README's picture: a retry backoff, a rejection, a batch, and the rate graph."""
+    standalone.inject(faults.status(503), times=2)
+    factory = EventFactory(7)
+    with Client(standalone.url, retry=retry.knative(3, delay=0.05)) as client:
+        client.send(factory.make("com.example.order.created", data={"total": 3}))
+        for n in range(6):
+            client.send(factory.make("com.example.order.shipped", subject=f"order/{n}"))
+        client.send_batch([factory.make("com.example.stock.changed") for _ in range(3)])
+    requests.post(standalone.url, headers=binary(ce_id=None), data=b"{}")
+    page.wait_for_function("document.querySelectorAll('#rows tr').length === 11")
+    page.wait_for_function("document.querySelectorAll('#rate rect.bar').length > 0")
+    page.locator("#rows tr[data-outcome='accepted']").last.click()
+    page.wait_for_function("document.querySelectorAll('#timeline circle.mark').length === 3")
+    shot = tmp_path / "page.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    if os.environ.get("CE_UPDATE_SCREENSHOT"):  # `make screenshot` refreshes the README's
+        shutil.copyfile(shot, DOCS / "page.png")
+    standalone.reset()

@@ -286,8 +286,10 @@ class ControlAPI:
 
     async def _events(self, after: int, left: asyncio.Event) -> AsyncIterator[bytes]:
         """Server-sent events: one `delivery` per answered delivery, `reset` when the log
-        was cleared, a comment every KEEPALIVE seconds."""
+        was cleared, `evicted` (the count) when retention evicted more, a comment every
+        KEEPALIVE seconds."""
         log = self.sink.recording.log
+        evicted = log.evicted
         _, cursor, generation = log.settled_since(0)
         if after >= 0:
             cursor = min(after, cursor)
@@ -302,7 +304,7 @@ class ControlAPI:
                     return  # the client left
                 found, fresh, now = waiting.result()
                 if now != generation or fresh < cursor:
-                    generation, cursor = now, 0
+                    generation, cursor, evicted = now, 0, 0
                     yield b"event: reset\ndata: {}\n\n"
                     continue
                 cursor = fresh
@@ -314,6 +316,9 @@ class ControlAPI:
                         separators=(",", ":"),
                     )
                     yield f"event: delivery\ndata: {text}\n\n".encode()
+                if log.evicted != evicted:
+                    evicted = log.evicted
+                    yield f"event: evicted\ndata: {evicted}\n\n".encode()
         finally:
             # the stream ends (client gone, server stopping): leave no task behind
             for pending in (waiting, leaving):
