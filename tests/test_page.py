@@ -214,7 +214,7 @@ def test_resend_records_the_delivery_again_and_compose_sends_a_new_event(
     page.click("#rows tr")
     page.click("#resend")
     page.wait_for_function("document.getElementById('resent').dataset.status === '202'")
-    first, again = standalone.deliveries
+    _, again = standalone.deliveries
     assert (again.path, again.query, again.body) == ("/orders", "x=1", b'{"total": 3}')
     assert again.events[0].get_attributes()["id"] == "once"
     assert "authorization" not in again.headers  # shown redacted: never resent
