@@ -141,9 +141,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--store",
         metavar="WHERE",
+        default=os.environ.get("CE_STORE") or None,
         help="keep the log beside memory: an SQLite file (sqlite:///path.db, or a path: a"
         " restart loses nothing) or PostgreSQL (postgresql://...: replicas share the log and"
-        " the fault rules; extra postgres)",
+        " the fault rules; extra postgres); default: the CE_STORE environment variable",
     )
     serve.add_argument(
         "--forward",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from pytest_cloudevents.cli import _parser
@@ -64,3 +65,39 @@ def test_the_knative_service_matches_the_cli() -> None:
     assert container["image"] == IMAGE
     assert container["ports"] == [{"containerPort": 8080}]
     assert container["readinessProbe"]["httpGet"]["path"] == health_path()
+
+
+def test_the_replicas_manifest_shares_one_postgresql_log(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_cloudevents.cli import RETAIN_BYTES
+
+    docs: list[dict[str, Any]] = list(
+        yaml.safe_load_all((DEPLOY / "kubernetes-replicas.yaml").read_text())
+    )
+    kinds = {(d["kind"], d["metadata"]["name"]): d for d in docs}
+    receivers = kinds[("Deployment", "cloudevents-receiver")]
+    database = kinds[("StatefulSet", "cloudevents-postgres")]
+    db_service = kinds[("Service", "cloudevents-postgres")]
+    assert receivers["spec"]["replicas"] == 3
+    [container] = receivers["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == IMAGE
+    env = {e["name"]: e for e in container["env"]}
+    # the store's URL names the database's Service, its port and the password from the secret
+    store = env["CE_STORE"]["value"]
+    assert store.startswith("postgresql://ce:$(PGPASSWORD)@cloudevents-postgres:5432/")
+    assert list(env).index("PGPASSWORD") < list(env).index("CE_STORE")  # expanded in order
+    [db_port] = db_service["spec"]["ports"]
+    assert db_port["port"] == 5432
+    assert db_service["spec"]["selector"] == database["spec"]["template"]["metadata"]["labels"]
+    [postgres] = database["spec"]["template"]["spec"]["containers"]
+    db_env = {e["name"]: e for e in postgres["env"]}
+    assert db_env["POSTGRES_USER"]["value"] == "ce" and store.endswith(
+        "/" + db_env["POSTGRES_DB"]["value"]
+    )
+    assert db_env["POSTGRES_PASSWORD"]["valueFrom"] == env["PGPASSWORD"]["valueFrom"]
+    # serve reads CE_STORE; the default retention fits the memory limit
+    monkeypatch.setenv("CE_STORE", "postgresql://x@h/db")
+    args = _parser().parse_args(["serve"])
+    assert args.store == "postgresql://x@h/db"
+    limit = container["resources"]["limits"]["memory"]
+    assert limit == "512Mi" and RETAIN_BYTES <= 512 * 2**20 // 2
+    assert "postgres" in (DEPLOY / "Containerfile").read_text()  # the image has psycopg
