@@ -35,7 +35,7 @@ import responses
 import servers
 from asyncbench import async_wake_latency, httpx_mock_rate, inprocess_rate
 from common import BODY, HEADERS, RANGES, RESULTS, paired, report, session_rate
-from remotebench import remote_wake_latency, serve_rate
+from remotebench import remote_wake_latency, serve_rate, store_rate
 from tlsbench import tls_rate
 
 from pytest_cloudevents import Options, Receiver, match
@@ -738,6 +738,7 @@ BENCHES: list[Callable[[], None]] = [
     httpx_mock_rate,
     inprocess_rate,
     serve_rate,
+    store_rate,
     remote_wake_latency,
     tls_rate,
     per_test_cost,
