@@ -162,20 +162,7 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="score a consumer against the CloudEvents spec")
     check.add_argument("url", help="the consumer's URL")
     check.add_argument("--json", action="store_true", help="print the scorecard as JSON")
-    check.add_argument(
-        "--header",
-        "-H",
-        action="append",
-        default=[],
-        metavar="'NAME: VALUE'",
-        help="a header to send with every message (repeatable), e.g. an Authorization",
-    )
-    check.add_argument(
-        "--timeout",
-        type=float,
-        default=default("send_timeout"),
-        help=f"seconds per message ({default('send_timeout'):g})",
-    )
+    _sending_options(check)
     check.add_argument(
         "--platform",
         choices=sorted(NAMES),
@@ -221,20 +208,7 @@ def _parser() -> argparse.ArgumentParser:
         choices=["binary", "structured"],
         help="send every event in this mode (default: as recorded)",
     )
-    send.add_argument(
-        "--header",
-        "-H",
-        action="append",
-        default=[],
-        metavar="'NAME: VALUE'",
-        help="a header to send with every message (repeatable), e.g. an Authorization",
-    )
-    send.add_argument(
-        "--timeout",
-        type=float,
-        default=default("send_timeout"),
-        help=f"seconds per message ({default('send_timeout'):g})",
-    )
+    _sending_options(send)
     send.add_argument("--json", action="store_true", help="print the results as JSON lines")
     prober = commands.add_parser(
         "probe", help="send a paced stream of numbered events and report what arrived"
@@ -278,6 +252,24 @@ def _parser() -> argparse.ArgumentParser:
         help="what B has and A does not is no difference (a changed value still is)",
     )
     return parser
+
+
+def _sending_options(command: argparse.ArgumentParser) -> None:
+    """The options of the commands that send messages: headers and a timeout."""
+    command.add_argument(
+        "--header",
+        "-H",
+        action="append",
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="a header to send with every message (repeatable), e.g. an Authorization",
+    )
+    command.add_argument(
+        "--timeout",
+        type=float,
+        default=default("send_timeout"),
+        help=f"seconds per message ({default('send_timeout'):g})",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -106,17 +106,24 @@ class RuleList:
         for rule in rules:
             if rule.exhausted or not rule.applies_to(delivery):
                 continue
-            with self._lock:
-                if rule.exhausted or rule not in self._rules:  # used up or cleared meanwhile
-                    continue
-                fault = rule.fault
-                if isinstance(fault, Flaky):
-                    if not fault.draw():
-                        continue
-                    fault = fault.fault
-                rule.hits += 1
+            fault = self._claim(rule)
+            if fault is not None:
                 return fault
         return None
+
+    def _claim(self, rule: Rule) -> Fault | None:
+        """Use one of `times` of a rule that fits: its fault, or None when it was used up
+        or cleared meanwhile, or a flaky draw did not fire."""
+        with self._lock:
+            if rule.exhausted or rule not in self._rules:
+                return None
+            fault = rule.fault
+            if isinstance(fault, Flaky):
+                if not fault.draw():
+                    return None
+                fault = fault.fault
+            rule.hits += 1
+            return fault
 
     def snapshot(self) -> list[Rule]:
         """The rules, in injection order."""

@@ -6,9 +6,12 @@ reads what any replica wrote into its own memory log, numbered by the database (
 delivery's `seq` is its row's id, the same on every replica). So every read, wait and
 event stream of the control API works as on one receiver, and one sent to a replica wakes
 a long-poll on another within a round trip. A reset (of any replica) starts a new
-generation for all: the rows go, and a delivery that began before it is not recorded after
-it. Fault rules are rows too: a replica claims a use of a rule in one `UPDATE ... WHERE
-hits < times`, so `times=1` fires once across them all.
+generation for all: the rows go, and a delivery that arrived before it (on the database's
+clock against the replica's: keep them in step) is not recorded after it. Writers take
+turns (an advisory lock for each batch), so rows are committed in the order of their ids
+and a reader going on from the last id it read skips none. Fault rules are rows too: a
+replica claims a use of a rule in one `UPDATE ... WHERE hits < times`, so `times=1` fires
+once across them all.
 
 The view holds answered deliveries only (a held one is shown once it is answered). A
 listener that missed a notification catches up at its next look (at least every half
@@ -24,7 +27,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final, Protocol, final
 
 from pytest_cloudevents.faults.kinds import Fault, Flaky
-from pytest_cloudevents.faults.rules import Judged, Rule, RuleList, When
+from pytest_cloudevents.faults.rules import Rule, RuleList, When
 from pytest_cloudevents.recording.delivery import Delivery
 from pytest_cloudevents.recording.log import DeliveryLog
 from pytest_cloudevents.recording.persist import BATCH, Codec, Writer
@@ -42,11 +45,14 @@ _SCHEMA: Final[tuple[str, ...]] = (
     " generation BIGINT NOT NULL, doc TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS ce_state (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
     "INSERT INTO ce_state VALUES ('generation', 0) ON CONFLICT DO NOTHING",
+    "INSERT INTO ce_state VALUES ('reset_at', 0) ON CONFLICT DO NOTHING",
     "CREATE TABLE IF NOT EXISTS ce_rules (id BIGSERIAL PRIMARY KEY, doc TEXT NOT NULL,"
     " times INTEGER, hits INTEGER NOT NULL DEFAULT 0)",
 )
 #: The advisory lock replicas take to make the tables (one at a time).
 _SCHEMA_LOCK: Final[int] = 0x63655F6C6F67
+#: The advisory lock a replica's writer holds while it writes a batch.
+_WRITE_LOCK: Final[int] = _SCHEMA_LOCK + 1
 
 
 class RuleCodec(Protocol):
@@ -117,10 +123,11 @@ class PostgresLog(DeliveryLog):
 
     def settle(self, delivery: Delivery, generation: int) -> bool:
         """Queue the answered delivery for the shared table (it reaches this replica's
-        view, numbered, through the table like every other replica's)."""
-        if generation != self.generation:
-            return False
-        self._writer.put((self._shared_generation, delivery))
+        view, numbered, through the table like every other replica's). Whether it is
+        recorded is the table's to say: a delivery that arrived before the last reset (by
+        any replica, on the database's clock) is not, whatever this replica knew then."""
+        arrived = int(delivery.timestamp.timestamp() * 1_000_000)
+        self._writer.put((arrived, delivery))
         return True
 
     def clear(self) -> None:
@@ -129,6 +136,10 @@ class PostgresLog(DeliveryLog):
             row = self._own.execute(
                 "UPDATE ce_state SET value = value + 1 WHERE name = 'generation' RETURNING value"
             ).fetchone()
+            self._own.execute(
+                "UPDATE ce_state SET value = (extract(epoch from clock_timestamp()) * 1000000)"
+                "::bigint WHERE name = 'reset_at'"
+            )
             self._own.execute("DELETE FROM ce_deliveries")
             self._own.execute("DELETE FROM ce_rules")
             self._own.execute(f"NOTIFY {_CHANNEL}, 'reset'")
@@ -156,13 +167,18 @@ class PostgresLog(DeliveryLog):
         if self._write_db is None:
             self._write_db = _connect(self.url)
         db = self._write_db
-        rows = [(generation, self._codec.encode(d)) for generation, d in batch]
+        rows = [(self._codec.encode(d), arrived) for arrived, d in batch]
         with db.transaction():
+            # one writer at a time, across replicas: rows are committed in the order of
+            # their ids, so a reader going on from the last id it read skips none
+            db.execute("SELECT pg_advisory_xact_lock(%s)", (_WRITE_LOCK,))
             with db.cursor() as cursor:
+                # in the current generation, unless it arrived before the last reset
                 cursor.executemany(
-                    "INSERT INTO ce_deliveries (generation, doc) SELECT %s, %s"
-                    " WHERE %s = (SELECT value FROM ce_state WHERE name = 'generation')",
-                    [(g, doc, g) for g, doc in rows],
+                    "INSERT INTO ce_deliveries (generation, doc)"
+                    " SELECT g.value, %s FROM ce_state g, ce_state r"
+                    " WHERE g.name = 'generation' AND r.name = 'reset_at' AND r.value <= %s",
+                    rows,
                 )
             if self._retain_rows is not None:
                 db.execute(
@@ -255,33 +271,27 @@ class SharedRules(RuleList):
                     return rule
         raise AssertionError("the rule just stored is not in the table")  # pragma: no cover
 
-    def pick(self, delivery: Judged) -> Fault | None:
-        if not self._rules:
+    def _claim(self, rule: Rule) -> Fault | None:
+        """A use of the rule claimed in the table (so counted once across replicas)."""
+        fault = rule.fault
+        if isinstance(fault, Flaky):
+            with self._lock:
+                fired = fault.draw()
+            if not fired:
+                return None
+            fault = fault.fault
+        with self._db_lock:
+            row = self._db.execute(
+                "UPDATE ce_rules SET hits = hits + 1"
+                " WHERE id = %s AND (times IS NULL OR hits < times) RETURNING hits",
+                (rule.ident,),
+            ).fetchone()
+        if row is None:  # used up (by another replica) or cleared meanwhile
+            if rule.times is not None:
+                rule.hits = rule.times
             return None
-        with self._lock:
-            rules = list(self._rules)
-        for rule in rules:
-            if rule.exhausted or not rule.applies_to(delivery):
-                continue
-            fault = rule.fault
-            if isinstance(fault, Flaky):
-                with self._lock:
-                    fired = fault.draw()
-                if not fired:
-                    continue
-                fault = fault.fault
-            with self._db_lock:
-                row = self._db.execute(
-                    "UPDATE ce_rules SET hits = hits + 1"
-                    " WHERE id = %s AND (times IS NULL OR hits < times) RETURNING hits",
-                    (rule.ident,),
-                ).fetchone()
-            if row is None:  # used up (by another replica) or cleared meanwhile
-                rule.hits = rule.times if rule.times is not None else rule.hits
-                continue
-            rule.hits = int(row[0])
-            return fault
-        return None
+        rule.hits = int(row[0])
+        return fault
 
     def snapshot(self) -> list[Rule]:
         self.refresh()
