@@ -19,6 +19,9 @@ from helpers import binary
 from pytest_cloudevents import Client, EventFactory, faults, retry
 from pytest_cloudevents.control import Standalone
 
+#: SDK-independent (the page is JavaScript over the control API's JSON): not in every SDK session
+pytestmark = pytest.mark.once
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 if CHROMIUM is None:
     pytest.skip(

@@ -14,6 +14,9 @@ from pytest_cloudevents import Receiver, Standalone, faults
 from pytest_cloudevents.cli import main
 from pytest_cloudevents.probe import probe
 
+#: SDK-independent (the prober drives serve processes over HTTP): not in every SDK session
+pytestmark = pytest.mark.once
+
 
 def test_a_probe_of_a_receiver_finds_nothing_missing_or_duplicated() -> None:
     served = serve()

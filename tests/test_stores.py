@@ -21,6 +21,9 @@ from pytest_cloudevents.control_protocol import StoredForm
 from pytest_cloudevents.events import CloudEvent, build
 from pytest_cloudevents.recording.persist import SQLiteLog, Writer, sqlite_path
 
+#: SDK-independent (the control API's JSON, kept by serve processes): not in every SDK session
+pytestmark = pytest.mark.once
+
 
 def event(number: int) -> CloudEvent:
     return build({"specversion": "1.0", "id": f"e{number}", "source": "/s", "type": "t"}, None)
