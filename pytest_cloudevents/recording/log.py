@@ -41,10 +41,14 @@ _new_arrival: Final[Callable[[type[Arrival], tuple[int, int, float, threading.Ev
 DELIVERY_OVERHEAD: Final[int] = 3072
 
 
+#: What a header costs kept, estimated (a name and a value of a few dozen bytes, twice:
+#: as read and as looked up).
+_PER_HEADER: Final[int] = 96
+
+
 def size_of(delivery: Delivery) -> int:
-    """The estimated memory a kept delivery costs, in bytes."""
-    headers = sum(len(name) + len(value) for name, value in delivery.headers.lowered.items())
-    return DELIVERY_OVERHEAD + len(delivery.body) + 2 * headers
+    """The estimated memory a kept delivery costs, in bytes (counted as it settles)."""
+    return DELIVERY_OVERHEAD + len(delivery.body) + _PER_HEADER * len(delivery.headers.lowered)
 
 
 #: The outcomes the after-test check reports when nobody looked at them.
@@ -168,8 +172,17 @@ class DeliveryLog:
                     self._events[at:at] = delivery.events
                     seqs[at:at] = [delivery.seq] * len(delivery.events)
                     self._reorders += 1
-            if self._limits is not None:
-                self._retain(delivery)
+            limits = self._limits
+            if limits is not None:  # retention: the size counted here, eviction when over
+                self._bytes += (
+                    DELIVERY_OVERHEAD
+                    + len(delivery.body)
+                    + _PER_HEADER * len(delivery.headers.lowered)
+                )
+                if (limits[0] is not None and len(self._settled) > limits[0]) or (
+                    limits[1] is not None and self._bytes > limits[1]
+                ):
+                    self._retain()
             if self._sleepers:  # `_wake`, inline: every delivery passes here
                 self._cond.notify_all()
             for waiter in self._async_waiters:
@@ -187,12 +200,11 @@ class DeliveryLog:
         """(deliveries, bytes) the log keeps at most (None: no bound)."""
         return self._limits or (None, None)
 
-    def _retain(self, delivery: Delivery) -> None:
-        """Count the settled delivery's size and evict the oldest answered deliveries, a
-        tenth of the bound at a time, while the log is over it (call with the lock)."""
+    def _retain(self) -> None:
+        """Evict the oldest answered deliveries, down to nine tenths of the bound the log
+        is over (call with the lock)."""
         assert self._limits is not None
         most, most_bytes = self._limits
-        self._bytes += size_of(delivery)
         over = most is not None and len(self._settled) > most
         over_bytes = most_bytes is not None and self._bytes > most_bytes
         settled = self._settled
