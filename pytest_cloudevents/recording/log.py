@@ -174,11 +174,7 @@ class DeliveryLog:
                     self._reorders += 1
             limits = self._limits
             if limits is not None:  # retention: the size counted here, eviction when over
-                self._bytes += (
-                    DELIVERY_OVERHEAD
-                    + len(delivery.body)
-                    + _PER_HEADER * len(delivery.headers.lowered)
-                )
+                self._bytes += size_of(delivery)
                 if (limits[0] is not None and len(self._settled) > limits[0]) or (
                     limits[1] is not None and self._bytes > limits[1]
                 ):
