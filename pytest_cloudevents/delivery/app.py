@@ -11,8 +11,8 @@ delivery, the generator yields a `Hold`, and the host sends back how the hold en
 (`ELAPSED`, `CUT` by reset/stop, or `GONE`: the client went away).
 
 Dispatch runs one way: fault rules -> handler -> default answer (the consumer's, where the
-app forwards: `forward.py`). A fault returned by a
-handler is applied, never re-dispatched (a handler's `delay` holds, then acknowledges).
+app forwards: `forward.py`). A fault returned by a handler is applied, never re-dispatched
+(a handler's `delay` holds, then acknowledges).
 User code (`auth=` functions, `when=` predicates, handlers, schemas) runs outside every
 lock of the plugin, and one guard around the whole delivery turns anything raised
 (`BaseException` included) into a recorded `error` answered 500: no exception leaves a
