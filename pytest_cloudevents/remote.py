@@ -9,11 +9,9 @@ delivery is answered; nothing sleeps). Faults travel as JSON; a Python handler o
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, final
 from urllib.parse import urljoin, urlsplit
 
@@ -26,7 +24,7 @@ from pytest_cloudevents.control_protocol import (
     fault_to_json,
     matcher_to_json,
 )
-from pytest_cloudevents.criteria.match import Matcher, combine
+from pytest_cloudevents.criteria.match import Matcher
 from pytest_cloudevents.delivery.access import check_token
 from pytest_cloudevents.errors import (
     ControlAPIError,
@@ -35,13 +33,13 @@ from pytest_cloudevents.errors import (
     TokenRefused,
 )
 from pytest_cloudevents.events import CloudEvent
-from pytest_cloudevents.expect.endpoint import MatchArg, Sink
+from pytest_cloudevents.expect.endpoint import Sink
 from pytest_cloudevents.faults.kinds import Fault, Flaky
 from pytest_cloudevents.faults.rules import Rule, RuleList, When
 from pytest_cloudevents.recording.log import DeliveryLog
 from pytest_cloudevents.recording.wakeup import run_in_thread
 from pytest_cloudevents.tls import check_verify, chosen_verify
-from pytest_cloudevents.validate import check_bool, check_path
+from pytest_cloudevents.validate import check_path
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -319,29 +317,11 @@ class RemoteReceiver(Sink):
         made = self._call("POST", "rules", json=doc)
         return RemoteRule(self, int(made["id"]), fault, times, when)
 
-    def export(
-        self,
-        path: str | os.PathLike[str],
-        *,
-        format: str = "conformance",
-        match: MatchArg = None,
-        credentials: bool = False,
-        **criteria: Any,
-    ) -> list[Path]:
-        """`Sink.export` of what the standalone receiver recorded; with `credentials=True`
-        the deliveries are read again with their credentials (`credentials=show`)."""
-        from pytest_cloudevents.archive.files import check_format, export_deliveries
-
-        chosen = check_format(format)
-        check_bool("credentials", credentials)
-        matcher = combine(match, criteria)
-        deliveries = self._with_credentials() if credentials else self._log.snapshot()
-        return export_deliveries(
-            deliveries, path, chosen, credentials=credentials, keep=matcher.matches
-        )
-
-    def _with_credentials(self) -> list[Delivery]:
-        """Every delivery of the remote log, read page by page with credentials shown."""
+    def _recorded(self, credentials: bool) -> list[Delivery]:
+        """What an export writes: with `credentials`, every delivery of the remote log read
+        again, page by page, with its credentials shown (`credentials=show`)."""
+        if not credentials:
+            return super()._recorded(credentials)
         found: list[Delivery] = []
         after = 0
         while True:

@@ -78,7 +78,7 @@ def test_an_sqlite_store_keeps_what_retention_keeps(tmp_path: Path) -> None:
     with Standalone(store=str(path), retain=20) as receiver, Client(receiver.url) as client:
         for n in range(100):
             client.send(event(n))
-        assert receiver._log.flush()
+        assert receiver.flush()
     with Standalone(store=str(path), retain=20) as receiver:
         kept = [d.events[0].get_attributes()["id"] for d in receiver.deliveries]
         assert 0 < len(kept) <= 20 and kept[-1] == "e99"
@@ -214,6 +214,27 @@ def test_a_replica_started_later_reads_the_shared_log(postgres: Postgres) -> Non
         first.reset()
         for n in range(5):
             client.send(event(n))
-        assert first._log.flush()
+        assert first.flush()
         with Standalone(store=postgres.url) as later, RemoteReceiver(later.url) as remote:
             assert len(remote.wait_for(type="t", count=5, timeout=10)) == 5
+
+
+def test_a_lost_database_is_a_clear_answer_and_deliveries_go_on() -> None:
+    reason = missing()
+    if reason is not None:
+        pytest.skip(reason)
+    server = start()
+    try:
+        receiver = Standalone(store=server.url)
+    except BaseException:
+        server.stop()
+        raise
+    try:
+        server.stop()  # the database goes away under a running receiver
+        answer = requests.get(receiver.control_url + "rules", timeout=60)
+        assert answer.status_code == 503
+        assert answer.json()["error"].startswith("the control API could not answer:")
+        # producers are still answered: the receiver checks and answers from memory
+        assert requests.post(receiver.url, headers=binary(), data=b"{}").status_code == 202
+    finally:
+        receiver.stop()

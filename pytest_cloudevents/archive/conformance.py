@@ -48,6 +48,8 @@ def read(text: str, origin: str) -> list[Record]:
         documents = list(yaml.compose_all(text, Loader=_Loader))
     except yaml.YAMLError as exc:
         raise RecordError(f"{origin}: not YAML ({exc})") from None
+    except RecursionError:  # the composer recurses per level of nesting
+        raise RecordError(f"{origin}: nested too deep to be a recording") from None
     records = []
     for number, node in enumerate(documents, 1):
         if node is None:  # an empty document (a trailing `---`)

@@ -37,6 +37,9 @@ FORMATS: Final[tuple[str, ...]] = ("conformance", "jsonl")
 _YAML: Final[tuple[str, ...]] = (".yaml", ".yml")
 _JSONL: Final[tuple[str, ...]] = (".jsonl", ".ndjson")
 _UNSAFE: Final[re.Pattern[str]] = re.compile(r"[^A-Za-z0-9._-]+")
+#: The largest recording file read (a JSON-lines file of a million small events is some
+#: 500 MiB; split a larger one).
+MAX_FILE: Final[int] = 1 << 30
 
 PathArg = str | os.PathLike[str]
 
@@ -76,6 +79,12 @@ def _read(path: Path, *, top: bool) -> list[Record]:
             raise RecordError(f"{path}: holds no recordings (.yaml, .yml, .jsonl, .ndjson files)")
         return records
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE:
+            raise RecordError(
+                f"{path}: {size:,} bytes is more than a recording file may hold"
+                f" ({MAX_FILE:,}); split it into several files in a folder"
+            )
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise RecordError(f"{path}: no such file or folder") from None

@@ -25,7 +25,7 @@ from pytest_cloudevents.events import CloudEvent
 from pytest_cloudevents.recording.delivery import Delivery
 from pytest_cloudevents.wire import decode, event_to_json, is_json_media_type
 from pytest_cloudevents.wire.binding import CE_PREFIX, STRUCTURED_JSON, header_value
-from pytest_cloudevents.wire.headers import REDACTED, shown_headers
+from pytest_cloudevents.wire.headers import HOP_BY_HOP, REDACTED, shown_headers
 from pytest_cloudevents.wire.jsontext import JSONTextError, parse
 
 __all__ = ["CORE", "Record", "RecordError", "RecordMode", "of_delivery", "transport_of"]
@@ -46,24 +46,10 @@ CORE: Final[tuple[str, ...]] = (
     "datacontentencoding",
     "datacontenttype",
 )
-#: Request headers that are no transport extension of an event: the framing, the
-#: connection's own, the content type (the attribute's, or the mode's), and the content
-#: coding (a recorded body is kept inflated).
-_NOT_TRANSPORT: Final[frozenset[str]] = frozenset(
-    {
-        "content-type",
-        "content-length",
-        "content-encoding",
-        "transfer-encoding",
-        "host",
-        "connection",
-        "keep-alive",
-        "te",
-        "trailer",
-        "upgrade",
-        "expect",
-    }
-)
+#: Request headers that are no transport extension of an event: the connection's own and
+#: the framing (`HOP_BY_HOP`), the content type (the attribute's, or the mode's), and the
+#: content coding (a recorded body is kept inflated).
+_NOT_TRANSPORT: Final[frozenset[str]] = HOP_BY_HOP | {"content-type", "content-encoding"}
 
 
 class RecordError(ValueError):

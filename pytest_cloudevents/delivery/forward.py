@@ -15,32 +15,15 @@ framing stay behind, a body the receiver inflated goes on inflated (without its
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Final, Protocol
+from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from pytest_cloudevents.delivery.answers import TEXT, Settled
 from pytest_cloudevents.recording.delivery import Delivery, Forwarded
+from pytest_cloudevents.wire.headers import HOP_BY_HOP
 from pytest_cloudevents.wire.message import check_answer
 
 __all__ = ["HOP_BY_HOP", "Forward", "forwarded_answer", "passed_headers", "target_url"]
-
-#: Headers that belong to one connection (RFC 9110 §7.6.1), the framing, and `Host`:
-#: never passed on, either way.
-HOP_BY_HOP: Final[frozenset[str]] = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "proxy-authenticate",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "host",
-        "content-length",
-        "expect",
-    }
-)
 
 
 class Forward(Protocol):

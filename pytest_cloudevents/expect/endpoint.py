@@ -276,8 +276,13 @@ class Sink:
         check_bool("credentials", credentials)
         matcher = combine(match, criteria)
         return export_deliveries(
-            self._log.snapshot(), path, chosen, credentials=credentials, keep=matcher.matches
+            self._recorded(credentials), path, chosen, credentials=credentials, keep=matcher.matches
         )
+
+    def _recorded(self, credentials: bool) -> list[Delivery]:
+        """The deliveries an export writes (a remote endpoint reads them again to have
+        their credentials)."""
+        return self._log.snapshot()
 
     def attempts(self, event_id: str | Matcher | None = None, **criteria: Any) -> Attempts:
         """The deliveries (any outcome but rejected) carrying an event with this id (or

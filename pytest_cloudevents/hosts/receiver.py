@@ -23,7 +23,7 @@ from pytest_cloudevents.tls import (
     client_cert,
     server_context,
 )
-from pytest_cloudevents.validate import check_path, check_whole
+from pytest_cloudevents.validate import check_path, check_seconds, check_whole
 
 if TYPE_CHECKING:
     from pytest_cloudevents.hosts.forwarder import Forwarder
@@ -145,6 +145,11 @@ class Receiver(Sink):
         """The log deliveries are recorded in, and the rules (None: the recording's own);
         the standalone receiver's may be kept in a store."""
         return DeliveryLog(retain=retain, retain_bytes=retain_bytes), None
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until what was recorded is written to the store (`Standalone(store=...)`);
+        False when `timeout` ran out. Without a store there is nothing to wait for."""
+        return self._log.flush(check_seconds("timeout", timeout))
 
     @property
     def evicted(self) -> int:

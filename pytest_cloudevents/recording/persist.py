@@ -154,7 +154,6 @@ class SQLiteLog(DeliveryLog):
         super().__init__(retain=retain, retain_bytes=retain_bytes)
         self.path = Path(path)
         self._codec = codec
-        self._retain_rows = retain
         self.path.parent.mkdir(parents=True, exist_ok=True)
         connection = self._connect()
         try:
@@ -175,7 +174,7 @@ class SQLiteLog(DeliveryLog):
 
     def _restore(self, connection: sqlite3.Connection) -> None:
         """Read back the newest deliveries (within retention), oldest first."""
-        limit = -1 if self._retain_rows is None else self._retain_rows
+        limit = -1 if self.retention[0] is None else self.retention[0]
         rows = connection.execute(
             "SELECT doc FROM (SELECT id, doc FROM deliveries ORDER BY id DESC LIMIT ?) ORDER BY id",
             (limit,),
@@ -219,10 +218,10 @@ class SQLiteLog(DeliveryLog):
         rows = [(d.seq, self._codec.encode(d)) for d in batch]
         db.execute("BEGIN")
         db.executemany("INSERT INTO deliveries (seq, doc) VALUES (?, ?)", rows)
-        if self._retain_rows is not None:
+        if self.retention[0] is not None:
             db.execute(
                 "DELETE FROM deliveries WHERE id <= (SELECT MAX(id) FROM deliveries) - ?",
-                (self._retain_rows,),
+                (self.retention[0],),
             )
         db.execute("COMMIT")
 

@@ -39,6 +39,10 @@ __all__ = ["PostgresLog", "RuleCodec", "SharedRules"]
 
 #: Seconds between the listener's looks when no notification comes.
 LOOK: Final[float] = 0.5
+#: Seconds to connect, and milliseconds any statement may take (a writer waiting its turn
+#: included), at most.
+CONNECT_TIMEOUT: Final[int] = 10
+STATEMENT_TIMEOUT_MS: Final[int] = 30_000
 _CHANNEL: Final[str] = "ce_log"
 _SCHEMA: Final[tuple[str, ...]] = (
     "CREATE TABLE IF NOT EXISTS ce_deliveries (id BIGSERIAL PRIMARY KEY,"
@@ -71,7 +75,13 @@ def _connect(url: str) -> psycopg.Connection[Any]:
             "a PostgreSQL store needs psycopg: pip install 'pytest-cloudevents[postgres]'"
         ) from exc
     try:
-        return psycopg.connect(url, autocommit=True)
+        # bounded: a database that does not answer is an error in seconds, never a hang
+        return psycopg.connect(
+            url,
+            autocommit=True,
+            connect_timeout=CONNECT_TIMEOUT,
+            options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
+        )
     except psycopg.Error as exc:
         raise ValueError(f"cannot connect to the PostgreSQL store {url!r}: {exc}") from None
 
@@ -94,7 +104,6 @@ class PostgresLog(DeliveryLog):
         super().__init__(retain=retain, retain_bytes=retain_bytes)
         self.url = url
         self._codec = codec
-        self._retain_rows = retain
         self._on_error = on_error
         self._own = _connect(url)  # this thread's: schema, resets (under `_own_lock`)
         self._own_lock = threading.Lock()
@@ -180,11 +189,11 @@ class PostgresLog(DeliveryLog):
                     " WHERE g.name = 'generation' AND r.name = 'reset_at' AND r.value <= %s",
                     rows,
                 )
-            if self._retain_rows is not None:
+            if self.retention[0] is not None:
                 db.execute(
                     "DELETE FROM ce_deliveries"
                     " WHERE id <= (SELECT MAX(id) FROM ce_deliveries) - %s",
-                    (self._retain_rows,),
+                    (self.retention[0],),
                 )
             db.execute(f"NOTIFY {_CHANNEL}, 'deliveries'")
 

@@ -13,6 +13,7 @@ from typing import Final, Union, final
 
 __all__ = [
     "CREDENTIAL_HEADERS",
+    "HOP_BY_HOP",
     "REDACTED",
     "HeaderLike",
     "Headers",
@@ -171,3 +172,22 @@ def shown_headers(headers: Headers, *, credentials: bool = False) -> dict[str, s
         name: value if credentials or not is_credential(name) else REDACTED
         for name, value in headers.items()
     }
+
+
+#: Headers that belong to one connection (RFC 9110 §7.6.1), the framing, and `Host`: a
+#: proxy passes none of them on, and a recording keeps none of them.
+HOP_BY_HOP: Final[frozenset[str]] = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authenticate",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+        "expect",
+    }
+)

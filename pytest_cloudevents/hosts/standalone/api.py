@@ -138,9 +138,13 @@ class ControlAPI:
                 return self._stream(request, query, left)
             if request.too_large:
                 raise Refused(413, "the request body is larger than the receiver's max_body")
-            result = route(request, query)
-            if asyncio.iscoroutine(result):
-                result = await result
+            if asyncio.iscoroutinefunction(route) or name == "health":
+                result = route(request, query)
+                if asyncio.iscoroutine(result):
+                    result = await result
+            else:  # rules and resets may wait on a store: off the loop, deliveries go on
+                loop = asyncio.get_running_loop()
+                result = await loop.run_in_executor(None, route, request, query)
             answer: Answer = result
             return answer
         except Refused as refused:
@@ -150,6 +154,9 @@ class ControlAPI:
             return answer
         except BadJSON as exc:
             return _json(400, {"error": str(exc)})
+        except Exception as exc:  # a store that failed (a lost database): said, not a crash
+            problem = f"{type(exc).__name__}: {exc}"
+            return _json(503, {"error": f"the control API could not answer: {problem}"})
 
     # -- access ----------------------------------------------------------------------------
 
